@@ -1,0 +1,1 @@
+"""smefin's services: credit, matching, gateway, and the smefin command."""

@@ -1,0 +1,1 @@
+"""The smefin command: run, migrate, demo, generate, upload, bench."""

@@ -1,0 +1,25 @@
+"""Run every benchmark, print the table, write var/bench/results.json."""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli.bench import gateway_bench, results
+from services.cli.bench.setup import BenchStack
+
+
+def run_all(quick: bool = False) -> list[results.Row]:
+    """All benchmark rows of this run."""
+    rows: list[results.Row] = []
+    bench = BenchStack.start("stack")
+    try:
+        rows += gateway_bench.run(bench, quick)
+    finally:
+        bench.stop()
+    typer.echo(results.table(rows))
+    for row in rows:
+        if row.note:
+            typer.echo(f"  {row.name}: {row.note}")
+    results.write(rows)
+    typer.echo(f"written to {results.RESULTS_FILE}")
+    return rows

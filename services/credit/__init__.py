@@ -1,0 +1,1 @@
+"""Credit service: firms, transactions, monthly metrics, models and scores."""

@@ -1,0 +1,57 @@
+"""Credit service app: create_app and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.credit import repository
+from services.credit.api import router
+from services.credit.config import CreditSettings, get_settings
+from services.credit.scoring import registry
+from shared.db import make_engine
+from shared.service_app import create_service_app
+
+log = logging.getLogger("smefin.credit")
+
+
+def ensure_champion(app: FastAPI) -> None:
+    """A new install trains its first model from generated histories so it can score at once."""
+    settings: CreditSettings = app.state.settings
+    with Session(app.state.engine) as session:
+        if repository.champion_model(session) is not None:
+            return
+    log.info("no champion model: training the bootstrap model on generated histories")
+    try:
+        record = registry.train_bootstrap(app.state.engine, settings.model_dir)
+    except IntegrityError:
+        # Another replica registered the same deterministic model first.
+        return
+    log.info("bootstrap model %s is champion (auc %s)", record.version, record.metrics.get("auc"))
+
+
+def create_app(settings: CreditSettings | None = None) -> FastAPI:
+    """The credit service."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database_url)
+        await run_in_threadpool(ensure_champion, app)
+        yield
+        app.state.engine.dispose()
+
+    app = create_service_app(
+        service="credit",
+        settings=settings,
+        lifespan=lifespan,
+        engine_getter=lambda: getattr(app.state, "engine", None),
+    )
+    app.include_router(router)
+    return app

@@ -1,0 +1,41 @@
+"""Credit service settings (prefix SMEFIN_CREDIT_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import VAR_DIR, ServiceSettings, default_sqlite_url
+
+
+class CreditSettings(ServiceSettings):
+    """Everything the credit service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SMEFIN_CREDIT_", extra="ignore")
+
+    port: int = 8001
+    # Buyer references are stored only as HMAC-SHA256 under this key.
+    buyer_hash_key: SecretStr = SecretStr("dev-buyer-hash-key")
+    default_timezone: str = "Asia/Shanghai"
+    model_dir: Path = VAR_DIR / "models"
+    max_json_rows: int = 10_000
+    max_bulk_bytes: int = 20 * 1024 * 1024 * 1024
+    # Clock skew allowed for transactions stamped slightly in the future.
+    future_tolerance_s: int = 300
+    ingest_chunk_rows: int = 5_000
+    max_listed_rejections: int = 1_000
+
+    @model_validator(mode="after")
+    def _default_database(self) -> CreditSettings:
+        if not self.database_url:
+            self.database_url = default_sqlite_url("credit")
+        return self
+
+
+@lru_cache
+def get_settings() -> CreditSettings:
+    """The process-wide settings, read once."""
+    return CreditSettings()

@@ -1,0 +1,1 @@
+"""Transaction ingest: row validation, streaming parsers and the chunk writer."""

@@ -1,0 +1,149 @@
+"""Credit tables: firms, raw transactions, monthly metrics, model versions and scores."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from shared.db import MinorUnits, UTCDateTime, naming_metadata, utcnow
+
+credit_registry = registry(metadata=naming_metadata())
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so BIGINT ids fall back to INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class CreditBase(SQLModel, registry=credit_registry):
+    """Base of every credit table (own metadata, so services never share tables)."""
+
+
+class Firm(CreditBase, table=True):
+    """A merchant of a platform, named by the platform's own reference."""
+
+    __tablename__ = "firm"
+    __table_args__ = (UniqueConstraint("platform_org_id", "firm_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_org_id: str = Field(max_length=64, index=True)
+    firm_ref: str = Field(max_length=128)
+    name: str | None = Field(default=None, max_length=200)
+    uscc: str | None = Field(default=None, max_length=18)
+    industry: str = Field(max_length=32)
+    region_code: str = Field(max_length=6)
+    registered_on: date | None = None
+    employees: int | None = None
+    operating_revenue_cny: Decimal | None = Field(default=None, sa_type=MinorUnits(2))
+    total_assets_cny: Decimal | None = Field(default=None, sa_type=MinorUnits(2))
+    size_class: str = Field(max_length=8)
+    size_table_version: str = Field(max_length=32)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Bumped in the same transaction as any metric change; a cached score older than it is stale.
+    metrics_version: int = Field(default=0)
+
+
+class SalesTransaction(CreditBase, table=True):
+    """One immutable e-commerce event of a firm, as the platform reported it."""
+
+    __tablename__ = "sales_transaction"
+    __table_args__ = (UniqueConstraint("platform_org_id", "txn_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    platform_org_id: str = Field(max_length=64)
+    firm_id: int = Field(foreign_key="firm.id", index=True)
+    txn_id: str = Field(max_length=128)
+    type: str = Field(max_length=16)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    # Calendar month in the firm's time zone, "YYYY-MM": the key of its monthly metrics.
+    local_month: str = Field(max_length=7)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    order_ref: str | None = Field(default=None, max_length=128)
+    buyer_hash: str | None = Field(default=None, max_length=32)
+    channel: str | None = Field(default=None, max_length=32)
+    category: str | None = Field(default=None, max_length=64)
+    refund_of: str | None = Field(default=None, max_length=128)
+    content_hash: str = Field(max_length=32)
+    ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FirmMonthMetric(CreditBase, table=True):
+    """Firm x month x currency aggregates, kept in step with the raw rows in one transaction."""
+
+    __tablename__ = "firm_month_metric"
+
+    firm_id: int = Field(foreign_key="firm.id", primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)
+    currency: str = Field(max_length=3, primary_key=True)
+    sales_minor: int = Field(default=0, sa_type=BigInteger)
+    sales_count: int = 0
+    refund_minor: int = Field(default=0, sa_type=BigInteger)
+    refund_count: int = 0
+    chargeback_minor: int = Field(default=0, sa_type=BigInteger)
+    chargeback_count: int = 0
+    payout_minor: int = Field(default=0, sa_type=BigInteger)
+    payout_count: int = 0
+    fee_minor: int = Field(default=0, sa_type=BigInteger)
+    fee_count: int = 0
+    distinct_buyers: int = 0
+    repeat_buyers: int = 0
+    top_buyer_sales_minor: int = Field(default=0, sa_type=BigInteger)
+    # Bit d-1 set when the firm made a sale on day d of the month (local time).
+    active_day_mask: int = Field(default=0, sa_type=BigInteger)
+
+
+class FirmMonthBuyer(CreditBase, table=True):
+    """Per buyer (pseudonymised) sales of a firm in a month: feeds distinct/repeat/top-buyer."""
+
+    __tablename__ = "firm_month_buyer"
+
+    firm_id: int = Field(foreign_key="firm.id", primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)
+    currency: str = Field(max_length=3, primary_key=True)
+    buyer_hash: str = Field(max_length=32, primary_key=True)
+    sales_minor: int = Field(default=0, sa_type=BigInteger)
+    orders: int = 0
+
+
+class ModelVersion(CreditBase, table=True):
+    """A trained PD model artifact and what it was trained on."""
+
+    __tablename__ = "model_version"
+
+    version: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="candidate", max_length=16)
+    artifact_path: str = Field(max_length=512)
+    sha256: str = Field(max_length=64)
+    features: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    training_window: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    promoted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CreditScore(CreditBase, table=True):
+    """A score as served: the model, the inputs and the result, so it can be reproduced."""
+
+    __tablename__ = "credit_score"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(foreign_key="firm.id", index=True)
+    model_version: str = Field(max_length=64)
+    as_of: date
+    metrics_version: int
+    pd_12m: float
+    score: int
+    grade: str = Field(max_length=2)
+    reasons: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""PD models: estimators, score scaling, reason codes and the model registry."""

@@ -1,0 +1,1 @@
+"""Gateway: the one public API; keys, scopes, tenancy, forwarding to the services."""

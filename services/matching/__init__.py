@@ -1,0 +1,1 @@
+"""Matching service: lender and guarantor products, applications, offers, capacity and loans."""

@@ -1,0 +1,109 @@
+"""Loan pricing and the honest all-in cost: the effective annual rate of the firm's cash flows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round money to the fen, half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def annual_rate_for(
+    *, base_rate: Decimal, premium_per_pd: Decimal, max_rate: Decimal, pd_priced: float
+) -> Decimal:
+    """Nominal annual rate: base plus a premium growing with the PD the lender carries, capped."""
+    rate = base_rate + premium_per_pd * Decimal(str(round(pd_priced, 6)))
+    return min(rate, max_rate).quantize(Decimal("0.000001"))
+
+
+def monthly_payment(amount: Decimal, annual_rate: Decimal, term_months: int) -> Decimal:
+    """Level payment of a monthly amortising loan (annual nominal rate / 12 each month)."""
+    r = annual_rate / 12
+    if r == 0:
+        return cents(amount / term_months)
+    factor = (1 + r) ** term_months
+    return cents(amount * r * factor / (factor - 1))
+
+
+def effective_annual_rate(
+    net_received: Decimal, payments: list[Decimal], *, tol: float = 1e-10
+) -> Decimal:
+    """The annual rate i with (1+i)^(1/12)-compounded payments worth exactly what was received."""
+    received = float(net_received)
+    flows = [float(p) for p in payments]
+    if received <= 0:
+        raise ValueError("nothing received")
+
+    def pv(monthly: float) -> float:
+        return sum(f / (1 + monthly) ** (k + 1) for k, f in enumerate(flows)) - received
+
+    lo, hi = -0.99, 10.0
+    if pv(lo) < 0:
+        return Decimal("-0.99")
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if pv(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < tol:
+            break
+    monthly = (lo + hi) / 2
+    return Decimal(str(round((1 + monthly) ** 12 - 1, 6)))
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price of one loan (optionally with a guarantee fee) and what it really costs."""
+
+    annual_rate: Decimal
+    upfront_fee: Decimal
+    guarantee_fee: Decimal
+    monthly_payment: Decimal
+    total_cost: Decimal
+    all_in_annual_cost: Decimal
+
+
+def quote(
+    *,
+    amount: Decimal,
+    term_months: int,
+    annual_rate: Decimal,
+    upfront_fee_rate: Decimal,
+    guarantee_fee_rate: Decimal = Decimal(0),
+    guarantee_coverage: Decimal = Decimal(0),
+) -> Quote:
+    """Price a loan: level payments, upfront fee, guarantee fee on the covered outstanding balance.
+
+    The guarantee fee is charged monthly in arrears at guarantee_fee_rate/12 on the covered
+    share of the balance outstanding that month, so a cheaper-looking rate cannot hide fees.
+    """
+    payment = monthly_payment(amount, annual_rate, term_months)
+    upfront = cents(amount * upfront_fee_rate)
+    balance = amount
+    r = annual_rate / 12
+    flows: list[Decimal] = []
+    guarantee_total = Decimal(0)
+    for k in range(term_months):
+        g_fee = cents(balance * guarantee_coverage * guarantee_fee_rate / 12)
+        guarantee_total += g_fee
+        interest = balance * r
+        principal = payment - interest if k < term_months - 1 else balance
+        pay = payment if k < term_months - 1 else cents(balance + interest)
+        flows.append(pay + g_fee)
+        balance -= principal
+    total_paid = sum(flows, Decimal(0))
+    total_cost = cents(total_paid + upfront - amount)
+    return Quote(
+        annual_rate=annual_rate,
+        upfront_fee=upfront,
+        guarantee_fee=cents(guarantee_total),
+        monthly_payment=payment,
+        total_cost=total_cost,
+        all_in_annual_cost=effective_annual_rate(amount - upfront, flows),
+    )

@@ -1,0 +1,1 @@
+"""smefin's toolkit: settings, database, errors, internal auth, HTTP, logging. No business rules."""
