@@ -19,5 +19,9 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
 
 
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
-    """Apply every pending migration of a service."""
-    command.upgrade(alembic_config(migrations_dir, database_url), "head")
+    """Apply every pending migration of a service.
+
+    "heads", not "head": branches written in parallel (each revising the same parent) all apply,
+    so two changes need no merge revision to be deployable.
+    """
+    command.upgrade(alembic_config(migrations_dir, database_url), "heads")

@@ -1,0 +1,72 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL when asked), apps, principals.
+
+SMEFIN_TEST_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/postgres runs the same suite
+on PostgreSQL: each test gets its own databases, created and dropped here.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from services.cli.stack import MIGRATIONS
+from shared.internal_auth import PRINCIPAL_HEADER, Principal, sign_principal
+from shared.migrations import upgrade_to_head
+
+TEST_SECRET = "test-internal-secret"
+PG_ADMIN_URL = os.environ.get("SMEFIN_TEST_DATABASE_URL", "")
+
+
+def _pg_conninfo(url: str) -> str:
+    u = make_url(url)
+    return f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'root'} dbname={u.database or 'postgres'}"
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model directory per test session, so the bootstrap model is trained once."""
+    shared_dir = os.environ.get("SMEFIN_TEST_MODEL_DIR")
+    if shared_dir:
+        return Path(shared_dir)
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def make_database(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Factory: a fresh, migrated database for a service; dropped after the test."""
+    created: list[str] = []
+
+    def make(service: str) -> str:
+        if PG_ADMIN_URL:
+            name = f"smefin_t_{service}_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            created.append(name)
+            url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        else:
+            url = f"sqlite:///{tmp_path / f'{service}.db'}"
+        upgrade_to_head(MIGRATIONS[service], url)
+        return url
+
+    yield make
+    if created:
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            for name in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def principal_headers(org_id: str, kind: str = "platform", scopes: tuple[str, ...] = ("*",)) -> dict[str, str]:
+    """Headers the gateway would add for a caller."""
+    return {PRINCIPAL_HEADER: sign_principal(Principal(org_id, kind, frozenset(scopes)), TEST_SECRET)}
+
+
+@pytest.fixture
+def as_org() -> Callable[..., dict[str, str]]:
+    """Factory of signed principal headers."""
+    return principal_headers
