@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -188,6 +189,20 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=str(exc.detail),
             instance=request.url.path,
             headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # A database that is down, restarting or locked is a reason to retry, not a bug;
+        # the pool's pre-ping reconnects by itself once it is back.
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem_response(
+            status=503,
+            code="service-unavailable",
+            title="Service unavailable",
+            detail="the database is unavailable; retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)
