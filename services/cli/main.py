@@ -52,7 +52,13 @@ def run(
         "matching": int(os.environ.get("SMEFIN_MATCHING_PORT", "8002")),
         "gateway": int(os.environ.get("SMEFIN_GATEWAY_PORT", "8000")),
     }
+    busy = [f"{name} :{port}" for name, port in ports.items() if not stack_mod.port_free(port)]
+    if busy:
+        typer.echo(f"port in use: {', '.join(busy)} (another `make run`?)", err=True)
+        raise typer.Exit(1)
     stack_mod.migrate_all()
+    # SIGTERM stops the stack like Ctrl-C does, from here on.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     typer.echo("starting credit, matching and gateway (the first start trains a model) ...")
     running = stack_mod.start_stack(env, ports=ports, log_dir=VAR_DIR / "logs")
     gateway = running.url("gateway")
@@ -69,7 +75,6 @@ def run(
             f"  logs      {VAR_DIR / 'logs'}\n"
             "Ctrl-C stops all three services."
         )
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while all(p.poll() is None for p in running.procs.values()):
             time.sleep(0.5)
         dead = [n for n, p in running.procs.items() if p.poll() is not None]
