@@ -66,6 +66,8 @@ class Stack:
     """Running service processes and where to reach them."""
 
     ports: dict[str, int]
+    env: dict[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
 
@@ -144,16 +146,26 @@ def start_stack(
     env: dict[str, str], ports: dict[str, int] | None = None, log_dir: Path | None = None
 ) -> Stack:
     """Start credit, matching and gateway (credit first: matching and gateway call it)."""
-    stack = Stack(ports=ports or {s: free_port() for s in SERVICES})
-    full_env = service_env(env, stack.ports)
+    stack = Stack(ports=ports or {s: free_port() for s in SERVICES}, log_dir=log_dir)
+    stack.env = service_env(env, stack.ports)
     try:
         for service in SERVICES:
-            start_process(stack, service, full_env, log_dir)
+            start_process(stack, service, stack.env, log_dir)
         wait_ready(stack)
     except BaseException:
         stop_stack(stack)
         raise
     return stack
+
+
+def restart_process(stack: Stack, name: str) -> None:
+    """Start a stopped service of the stack again, with the environment it first had."""
+    stack.procs.pop(name, None)
+    log = stack.logs.pop(name, None)
+    if log is not None:
+        log.close()
+    start_process(stack, name, stack.env, stack.log_dir)
+    wait_ready(stack)
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
