@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.gateway import keys, repository
@@ -34,10 +35,13 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 def ensure_admin_org(engine: Engine) -> None:
     """The operator's own organisation exists."""
-    with write_session(engine) as session:
-        if repository.get_org(session, ADMIN_ORG_ID) is None:
-            session.add(Organization(id=ADMIN_ORG_ID, name="smefin operator", kind="admin"))
-            session.commit()
+    try:
+        with write_session(engine) as session:
+            if repository.get_org(session, ADMIN_ORG_ID) is None:
+                session.add(Organization(id=ADMIN_ORG_ID, name="smefin operator", kind="admin"))
+                session.commit()
+    except IntegrityError:
+        pass  # another replica, starting at the same moment, created it first
 
 
 def create_org(engine: Engine, data: OrganizationIn) -> OrganizationPublic:

@@ -1,0 +1,142 @@
+"""Two replicas of each service on PostgreSQL, a replica killed mid-load: no acknowledged write lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.cli import stack as stack_mod
+from services.cli.client import SmefinClient
+from services.credit.generator import GeneratorParams, simulate
+from shared.settings import VAR_DIR
+from tests.conftest import PG_ADMIN_URL
+from tests.e2e.conftest import drop_databases, stack_databases
+from tests.fault.balancer import RoundRobinBalancer
+from tests.fault.load import run_load
+
+pytestmark = pytest.mark.e2e
+LOAD_SECONDS = float(os.environ.get("SMEFIN_LOAD_SECONDS", "60"))
+REPORT_FILE = VAR_DIR / "loadtest" / "replicas.json"
+
+
+@pytest.fixture
+def replicated(tmp_path: Path, model_dir: Path) -> Iterator[tuple[stack_mod.Stack, list[str], str]]:
+    """2 credit, 2 matching behind round-robin balancers, 2 gateways; PostgreSQL (+ Redis if set)."""
+    if not PG_ADMIN_URL:
+        pytest.skip("replicas run on PostgreSQL: set SMEFIN_TEST_DATABASE_URL")
+    urls, names = stack_databases(tmp_path)
+    stack_mod.migrate_all(urls)
+    admin_key = "smf_admin_" + secrets.token_urlsafe(24)
+    env = dict(os.environ)
+    env.update(
+        SMEFIN_ENV="test",
+        SMEFIN_ADMIN_KEY=admin_key,
+        SMEFIN_INTERNAL_SECRET=secrets.token_urlsafe(32),
+        SMEFIN_CREDIT_MODEL_DIR=str(model_dir),
+        SMEFIN_LOG_LEVEL="WARNING",
+        **{f"SMEFIN_{s.upper()}_DATABASE_URL": u for s, u in urls.items()},
+    )
+    if os.environ.get("SMEFIN_TEST_REDIS_URL"):
+        env["SMEFIN_REDIS_URL"] = os.environ["SMEFIN_TEST_REDIS_URL"]
+    names_by_service = {s: [f"{s}-1", f"{s}-2"] for s in stack_mod.SERVICES}
+    ports = {n: stack_mod.free_port() for ns in names_by_service.values() for n in ns}
+    running = stack_mod.Stack(ports=ports, env=env, log_dir=tmp_path / "logs")
+    balancers: list[RoundRobinBalancer] = []
+    try:
+        for name in names_by_service["credit"]:
+            stack_mod.start_process(running, "credit", env, running.log_dir, name=name)
+        stack_mod.wait_ready(running)
+        credit_lb = RoundRobinBalancer([("127.0.0.1", ports[n]) for n in names_by_service["credit"]])
+        balancers.append(credit_lb)
+        wired = dict(
+            env,
+            SMEFIN_MATCHING_CREDIT_URL=credit_lb.url,
+            SMEFIN_GATEWAY_CREDIT_URL=credit_lb.url,
+        )
+        for name in names_by_service["matching"]:
+            stack_mod.start_process(running, "matching", wired, running.log_dir, name=name)
+        stack_mod.wait_ready(running)
+        matching_lb = RoundRobinBalancer([("127.0.0.1", ports[n]) for n in names_by_service["matching"]])
+        balancers.append(matching_lb)
+        wired["SMEFIN_GATEWAY_MATCHING_URL"] = matching_lb.url
+        for name in names_by_service["gateway"]:
+            stack_mod.start_process(running, "gateway", wired, running.log_dir, name=name)
+        stack_mod.wait_ready(running)
+        gateways = [running.url(n) for n in names_by_service["gateway"]]
+        yield running, gateways, admin_key
+    finally:
+        stack_mod.stop_stack(running)
+        for lb in balancers:
+            lb.close()
+        drop_databases(names)
+
+
+def test_replica_killed_mid_load_loses_no_acknowledged_write(
+    replicated: tuple[stack_mod.Stack, list[str], str],
+) -> None:
+    running, gateways, admin_key = replicated
+    with SmefinClient(gateways[0], admin_key) as admin:
+        platform = admin.create_org("Load Mall", "platform")
+        lender = admin.create_org("Load Bank", "lender")
+        pkey = admin.create_key(platform["id"])["token"]
+        lkey = admin.create_key(lender["id"])["token"]
+    with SmefinClient(gateways[1], lkey) as lend:
+        lend.request(
+            "PUT",
+            "/v1/profile",
+            {"lender_kind": "bank", "name": "Load Bank", "net_assets_cny": "1000000000", "lending_budget_cny": "100000000"},
+        )
+        lend.request(
+            "POST",
+            "/v1/loan-products",
+            {
+                "name": "Load loan", "min_amount_cny": "1000", "max_amount_cny": "100000",
+                "min_term_months": 1, "max_term_months": 12, "base_rate": "0.05",
+                "risk_premium_per_pd": "1", "max_rate": "0.24", "max_pd": "0.99",
+            },
+        )
+    seed_firms = []
+    params = GeneratorParams(median_monthly_sales=3000.0, sales_sigma=0.0)
+    with SmefinClient(gateways[0], pkey) as plat:
+        for firm in simulate(4, seed=5, params=params):
+            ref = f"seed-{firm.index}"
+            plat.request("PUT", f"/v1/firms/{ref}", {"industry": "retail", "region_code": "330106"})
+            rows = [{k: v for k, v in r.items() if k != "firm_ref"} for r in firm.transactions(ref)]
+            plat.request("POST", f"/v1/firms/{ref}/transactions", rows[:10_000])
+            seed_firms.append(ref)
+
+    victim = running.procs["credit-1"]
+    report = run_load(
+        gateways,
+        pkey,
+        duration_s=LOAD_SECONDS,
+        workers=8,
+        seed_firms=seed_firms,
+        at_half=lambda: victim.send_signal(signal.SIGKILL),
+    )
+    summary = report.summary()
+    REPORT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_FILE.write_text(json.dumps(summary, indent=2))
+    print("load report:", json.dumps(summary))
+    assert victim.wait(5) == -signal.SIGKILL
+
+    # Read back every acknowledged write, through both gateways.
+    with httpx.Client(headers={"Authorization": f"Bearer {pkey}"}, timeout=30) as http:
+        for i, ref in enumerate(report.acked_firms):
+            assert http.get(f"{gateways[i % 2]}/v1/firms/{ref}").status_code == 200, ref
+        for i, (firm, rows) in enumerate(report.acked_txn_batches):
+            again = http.post(f"{gateways[i % 2]}/v1/firms/{firm}/transactions", json=rows).json()
+            assert again["duplicates"] == len(rows) and again["inserted"] == 0, (firm, again)
+        for i, app_id in enumerate(report.acked_applications):
+            assert http.get(f"{gateways[i % 2]}/v1/applications/{app_id}").status_code == 200
+    assert report.requests > 100
+    assert report.acked_txn_batches and report.acked_firms
+    # Only requests in flight on the killed replica may fail.
+    assert summary["error_rate"] < 0.05, summary
