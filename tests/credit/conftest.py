@@ -23,6 +23,8 @@ def credit_settings(make_database: Callable[[str], str], model_dir: Path) -> Cre
         env="test",
         log_json=False,
         log_level="WARNING",
+        # Headers are signed once per test; the first start of a session may train for a minute.
+        principal_max_age_s=86_400,
     )
 
 
