@@ -18,7 +18,8 @@ def greedy(instance: Instance, res: Resources, values: FloatArray, options: IntA
     pool = Pool(instance, res, values, options)
     alloc = Allocation(pool, res.cap)
     # A strictly decreasing tie-break keeps the earlier option among equal values.
-    score = pool.value - np.arange(pool.value.shape[0]) * 1e-12 * (np.abs(pool.value).max() + 1)
+    scale = float(np.abs(pool.value).max()) + 1.0 if pool.value.shape[0] else 1.0
+    score = pool.value - np.arange(pool.value.shape[0]) * 1e-12 * scale
     for app in np.argsort(instance.app_arrival, kind="stable"):
         s, e = pool.span(int(app))
         if s < e:

@@ -1,7 +1,7 @@
 """From the LP to a feasible allocation: round, repair by construction, fill, improve locally.
 
-Rounding takes the LP's integral choices first, then its fractional ones by LP weight, then
-every other application by reduced value (value minus the LP price of the capacity it uses).
+Rounding takes applications in order of reduced value (value minus the LP price of the
+capacity they use): the LP's integral choices first, its fractional ones next, then the rest.
 Each step takes an option only if it fits, so the allocation never breaks a limit (repair by
 construction). Local improvement then tries, for every application left out, to make room on
 its blocked rows by moving one chosen application to another option, or by swapping it out
@@ -27,120 +27,150 @@ def _reduced(pool: Pool, price: FloatArray) -> FloatArray:
 def round_and_fill(
     instance: Instance, res: Resources, values: FloatArray, options: IntArray, lp: Relaxation
 ) -> Allocation:
-    """Integral LP choices, then fractional ones, then the rest by reduced value; only what fits."""
+    """Applications by best reduced value, each taking its fitting option of best reduced value.
+
+    The reduced value (value minus the LP price of the capacity drawn) is what the LP itself
+    ranks by: positive for the applications the LP takes whole, zero for its fractional ones,
+    negative for those it leaves out. Ordering by it rounds the LP's choices first and fills
+    the remaining headroom next; ties go to the larger LP weight.
+    """
     pool = Pool(instance, res, values, options)
     alloc = Allocation(pool, res.cap)
     reduced = _reduced(pool, lp.price)
     x = lp.x[options]
-    # Prefer the LP's option; among the others, the one that uses the cheapest capacity.
-    score = x * (np.abs(reduced).max() + np.abs(pool.value).max() + 1.0) + reduced
-    n = instance.n_apps
-    app_x = np.zeros(n)
-    np.maximum.at(app_x, pool.app, x)
-    app_red = np.full(n, -np.inf)
-    np.maximum.at(app_red, pool.app, reduced)
+    scale = float(np.abs(pool.value).max()) if x.shape[0] else 0.0
+    score = reduced + x * 1e-9 * (scale + 1.0)
+    app_best = np.full(instance.n_apps, -np.inf)
+    np.maximum.at(app_best, pool.app, score)
     has = np.diff(pool.starts) > 0
-    order = np.lexsort((-app_red, -app_x))
-    for app in order:
+    for app in np.argsort(-app_best, kind="stable"):
         if has[app]:
             alloc.try_take(int(app), score)
     return alloc
 
 
-def improve(alloc: Allocation, price: FloatArray, deadline: float) -> int:
-    """Insert left-out applications by moving or evicting chosen ones; returns moves made."""
+def improve(
+    alloc: Allocation,
+    price: FloatArray,
+    deadline: float,
+    candidates: int = 8,
+    passes: int = 5,
+    min_gain: float = 1e-5,
+) -> int:
+    """Place left-out applications by moving or evicting one chosen one; returns the moves made.
+
+    For a left-out application whose best option is short on exactly one row, each of up to
+    `candidates` users of that row (cheapest first) is taken off, the option placed, and the
+    user re-placed on its best option that still fits; the change is kept only if the total
+    rises. Passes repeat until one gains less than min_gain of the total, or the deadline.
+    """
     pool = alloc.pool
     reduced = _reduced(pool, price)
+    users = _row_users(alloc)
+    has = np.diff(pool.starts) > 0
+    best_value = np.full(pool.n_apps, -np.inf)
+    np.maximum.at(best_value, pool.app, pool.value)
     moves = 0
-    # Who draws on each row: rebuilt lazily per pass (chosen sets change slowly).
-    changed = True
-    while changed and time.perf_counter() < deadline:
-        changed = False
-        users = _row_users(alloc)
-        free = [a for a in range(pool.n_apps) if alloc.choice[a] < 0 and pool.starts[a + 1] > pool.starts[a]]
-        free.sort(key=lambda a: -float(pool.value[pool.starts[a] : pool.starts[a + 1]].max()))
-        for app in free:
+    for _ in range(passes):
+        free = np.nonzero((alloc.choice < 0) & has)[0]
+        free = free[np.argsort(-best_value[free], kind="stable")]
+        start_total = alloc.total
+        holders: dict[int, list[tuple[float, int, int, int]]] = {}
+        for app in free.tolist():
             if time.perf_counter() > deadline:
-                break
-            if alloc.choice[app] >= 0:
-                continue
-            if alloc.try_take(app, reduced) or _make_room(alloc, app, users, reduced):
+                return moves
+            if alloc.choice[app] < 0 and _insert(alloc, app, users, holders, reduced, candidates):
                 moves += 1
-                changed = True
+        if alloc.total - start_total <= min_gain * abs(start_total):
+            break
     return moves
 
 
-def _row_users(alloc: Allocation) -> dict[int, list[int]]:
+def _row_users(alloc: Allocation) -> dict[int, set[int]]:
     pool = alloc.pool
-    users: dict[int, list[int]] = {}
-    chosen = np.nonzero(alloc.choice >= 0)[0]
+    users: dict[int, set[int]] = {}
     sentinel = alloc.left.shape[0] - 1
-    for app in chosen:
-        for row in pool.rid[alloc.choice[app]]:
+    for app in np.nonzero(alloc.choice >= 0)[0].tolist():
+        for row in pool.rid[alloc.choice[app]].tolist():
             if row != sentinel:
-                users.setdefault(int(row), []).append(int(app))
+                users.setdefault(row, set()).add(app)
     return users
 
 
-def _make_room(alloc: Allocation, app: int, users: dict[int, list[int]], reduced: FloatArray) -> bool:
-    """For the app's best options: free its one blocked row by moving or evicting one user."""
+def _take(alloc: Allocation, users: dict[int, set[int]], app: int, k: int) -> None:
+    alloc.take(app, k)
+    for row in alloc.pool.rid[k].tolist():
+        users.setdefault(row, set()).add(app)
+
+
+def _drop(alloc: Allocation, users: dict[int, set[int]], app: int) -> int:
+    k = int(alloc.choice[app])
+    alloc.drop(app)
+    for row in alloc.pool.rid[k].tolist():
+        users.setdefault(row, set()).discard(app)
+    return k
+
+
+def _holders(alloc: Allocation, users: dict[int, set[int]], row: int) -> list[tuple[float, int, int, int]]:
+    """(value, application, option, draw on the row) of the row's users, cheapest first."""
     pool = alloc.pool
+    out = []
+    for u in users.get(row, ()):
+        k = int(alloc.choice[u])
+        draw = int(pool.use[k][pool.rid[k] == row].sum())
+        out.append((float(pool.value[k]), u, k, draw))
+    out.sort()
+    return out
+
+
+def _insert(
+    alloc: Allocation,
+    app: int,
+    users: dict[int, set[int]],
+    holders: dict[int, list[tuple[float, int, int, int]]],
+    reduced: FloatArray,
+    limit: int,
+) -> bool:
+    pool = alloc.pool
+    if alloc.try_take(app, reduced):
+        for row in pool.rid[alloc.choice[app]].tolist():
+            users.setdefault(row, set()).add(app)
+        return True
     s, e = pool.span(app)
-    for k in sorted(range(s, e), key=lambda k: -reduced[k])[:3]:
-        short = alloc.left[pool.rid[k]] < pool.use[k]
-        blocked = np.unique(pool.rid[k][short])
-        if blocked.shape[0] != 1:
+    short = alloc.left[pool.rid[s:e]] < pool.use[s:e]
+    single = np.nonzero(short.sum(axis=1) == 1)[0]
+    if single.shape[0] == 0:
+        return False
+    k = s + int(single[np.argmax(pool.value[s + single])])
+    slot = int(np.argmax(short[k - s]))
+    row = int(pool.rid[k, slot])
+    need = int(pool.use[k, slot]) - int(alloc.left[row])
+    if row not in holders:
+        # Built once per pass; entries whose choice changed since are skipped below.
+        holders[row] = _holders(alloc, users, row)
+    tried = 0
+    for _, other, current, draw in holders[row]:
+        if tried >= limit:
+            break
+        if draw < need or alloc.choice[other] != current:
             continue
-        row = int(blocked[0])
-        need = int(pool.use[k][short][0]) - int(alloc.left[row])
-        candidates = [u for u in users.get(row, []) if alloc.choice[u] >= 0]
-        # Move: a user switches to another option off this row, value kept or raised.
-        for other in candidates:
-            cur = int(alloc.choice[other])
-            if int(pool.use[cur][pool.rid[cur] == row].sum()) < need:
-                continue
-            alloc.drop(other)
-            os_, oe = pool.span(other)
-            mask = alloc.fitting(other)
-            alt = [j for j in range(os_, oe) if mask[j - os_] and row not in pool.rid[j]
-                   and pool.value[j] >= pool.value[cur] - 1e-9]
-            if alt and _fits_after(alloc, alt, k):
-                j = max(alt, key=lambda j: reduced[j])
-                alloc.take(other, j)
-                if alloc.fits(k):
-                    alloc.take(app, k)
-                    _note(users, alloc, app, other)
-                    return True
-                alloc.drop(other)
-            alloc.take(other, cur)
-        # Swap: evict the cheapest user whose release makes room, if the app is worth more.
-        best_out = None
-        for other in candidates:
-            cur = int(alloc.choice[other])
-            if pool.value[cur] >= pool.value[k]:
-                continue
-            if int(pool.use[cur][pool.rid[cur] == row].sum()) < need:
-                continue
-            if best_out is None or pool.value[cur] < pool.value[int(alloc.choice[best_out])]:
-                best_out = other
-        if best_out is not None:
-            cur = int(alloc.choice[best_out])
-            alloc.drop(best_out)
-            if alloc.fits(k):
-                alloc.take(app, k)
-                _note(users, alloc, app, best_out)
-                return True
-            alloc.take(best_out, cur)
+        tried += 1
+        before = alloc.total
+        old = _drop(alloc, users, other)
+        if not alloc.fits(k):
+            _take(alloc, users, other, old)
+            continue
+        _take(alloc, users, app, k)
+        mask = alloc.fitting(other)
+        if mask.any():
+            os_, _ = pool.span(other)
+            j = os_ + int(np.argmax(np.where(mask, pool.value[os_ : os_ + mask.shape[0]], -np.inf)))
+            _take(alloc, users, other, j)
+        if alloc.total > before + 1e-9 * max(abs(before), 1.0):
+            return True
+        # No gain: undo both changes.
+        if alloc.choice[other] >= 0:
+            _drop(alloc, users, other)
+        _drop(alloc, users, app)
+        _take(alloc, users, other, old)
     return False
-
-
-def _fits_after(alloc: Allocation, alt: list[int], k: int) -> bool:
-    return True
-
-
-def _note(users: dict[int, list[int]], alloc: Allocation, app: int, other: int) -> None:
-    pool = alloc.pool
-    for a in (app, other):
-        if alloc.choice[a] >= 0:
-            for row in pool.rid[alloc.choice[a]]:
-                users.setdefault(int(row), []).append(a)

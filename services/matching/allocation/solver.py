@@ -15,11 +15,16 @@ from services.matching.allocation.relaxation import (
     METHOD_DEFAULT,
     METHOD_FOR_DEGENERATE,
     solve_relaxation,
+    solve_sampled,
 )
 from services.matching.allocation.report import LeftOut, left_out
 from services.matching.allocation.resources import build_resources
 
 DEFAULT_TIME_LIMIT_S = 8.0
+# Above this many applications the LP of the whole instance is too slow (about 80 s at 100k on
+# this machine): prices come from the LP of a sample of this size instead (see relaxation.py).
+LP_MAX_APPS = 20_000
+SAMPLE_APPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,9 @@ class RunResult:
     """A run: the choice per application (option index or -1) and how good it is.
 
     value and lp_bound are in CNY under the objective; gap = (lp_bound - value) / lp_bound;
-    greedy_value is the arrival-order baseline on the same instance.
+    greedy_value is the arrival-order baseline on the same instance. bound_method says where
+    lp_bound comes from: "lp" (Lagrangian bound at the LP's optimal prices, equal to the LP
+    optimum) or "lagrangian_at_sampled_lp_prices" (large instances; at least the LP optimum).
     """
 
     objective: Objective
@@ -53,6 +60,7 @@ class RunResult:
     financed_amount: int
     left_out: list[LeftOut]
     proven_optimal: bool
+    bound_method: str = "lp"
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -91,6 +99,7 @@ def solve(
     *,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     exact_max_options: int = exact.EXACT_MAX_OPTIONS,
+    lp_max_apps: int = LP_MAX_APPS,
 ) -> RunResult:
     """Choose at most one option per application, within every limit, maximising the objective."""
     started = time.perf_counter()
@@ -107,7 +116,13 @@ def solve(
     reduced = reduce_instance(instance, res, values)
     t = lap("prepare", started)
     method = METHOD_FOR_DEGENERATE if objective is Objective.FINANCED_AMOUNT else METHOD_DEFAULT
-    lp = solve_relaxation(instance, res, values, reduced.alive, reduced.binding_rows, method=method)
+    if instance.n_apps <= lp_max_apps:
+        lp = solve_relaxation(instance, res, values, reduced.alive, reduced.binding_rows, method)
+        bound_method = "lp"
+    else:
+        sample = min(SAMPLE_APPS, instance.n_apps)
+        lp = solve_sampled(instance, res, values, reduced.alive, sample, method)
+        bound_method = "lagrangian_at_sampled_lp_prices"
     t = lap("lp", t)
     feasible = np.nonzero((reduced.blocked_alone < 0) & (values > 0))[0]
     baseline = greedy(instance, res, values, feasible)
@@ -151,6 +166,7 @@ def solve(
         financed_amount=int(instance.app_amount[financed].sum()),
         left_out=report,
         proven_optimal=proven,
+        bound_method=bound_method,
         seconds=seconds,
     )
 
