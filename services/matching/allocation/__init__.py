@@ -1,4 +1,4 @@
-"""Batch allocation: finance the most firms (or the most surplus) within every limit, near the LP bound.
+"""Batch allocation: finance the most firms (or surplus) within every limit, near the LP bound.
 
 A pure package (numpy + scipy, no database): build an Instance, solve() it, verify() the choice.
 """

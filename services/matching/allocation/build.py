@@ -18,7 +18,7 @@ def fen(amount_cny: Decimal) -> int:
 
 @dataclass(frozen=True)
 class ApplicationRow:
-    """A pending application: who asks, how much, when it arrived, why products were not eligible."""
+    """A pending application: who asks, how much, when it arrived, why products were ineligible."""
 
     id: str
     firm_key: str
@@ -59,10 +59,16 @@ def build_instance(
     guarantor_index = {x.id: i for i, x in enumerate(guarantors)}
     firm_keys = sorted({a.firm_key for a in applications})
     group_keys = sorted({a.group_key for a in applications if a.group_key is not None})
-    firm_of, group_of = {k: i for i, k in enumerate(firm_keys)}, {k: i for i, k in enumerate(group_keys)}
+    firm_of, group_of = (
+        {k: i for i, k in enumerate(firm_keys)},
+        {k: i for i, k in enumerate(group_keys)},
+    )
     loan_ids = sorted({o.loan_product_id for o in options})
     guarantee_ids = sorted({o.guarantee_product_id for o in options if o.guarantee_product_id})
-    loan_of, guarantee_of = {k: i for i, k in enumerate(loan_ids)}, {k: i for i, k in enumerate(guarantee_ids)}
+    loan_of, guarantee_of = (
+        {k: i for i, k in enumerate(loan_ids)},
+        {k: i for i, k in enumerate(guarantee_ids)},
+    )
     amounts = [fen(a.amount_cny) for a in applications]
     rows = []
     for position, o in enumerate(options):
@@ -82,16 +88,18 @@ def build_instance(
             if o.guarantor_id is not None
             else 0
         )
-        rows.append((
-            app,
-            position,
-            loan_of[o.loan_product_id],
-            lender_index[o.lender_id],
-            guarantee_of[o.guarantee_product_id] if o.guarantee_product_id else -1,
-            guarantor_index[o.guarantor_id] if o.guarantor_id else -1,
-            exposure,
-            float(o.expected_surplus_cny),
-        ))
+        rows.append(
+            (
+                app,
+                position,
+                loan_of[o.loan_product_id],
+                lender_index[o.lender_id],
+                guarantee_of[o.guarantee_product_id] if o.guarantee_product_id else -1,
+                guarantor_index[o.guarantor_id] if o.guarantor_id else -1,
+                exposure,
+                float(o.expected_surplus_cny),
+            )
+        )
     rows.sort(key=lambda r: (r[0], r[1]))
 
     def column(i: int, dtype: type) -> np.ndarray:

@@ -75,12 +75,20 @@ def _products(rng: np.random.Generator, cfg: GeneratorConfig) -> dict[str, np.nd
     return {
         "lender": lender,
         "lp_min": rng.uniform(5_000, 50_000, size=n_lp) * 100,
-        "lp_max": np.where(bank, rng.uniform(500_000, 3_000_000, size=n_lp),
-                           rng.uniform(200_000, 1_000_000, size=n_lp)) * 100,
-        "lp_max_pd": np.where(bank, rng.uniform(0.02, 0.06, size=n_lp), rng.uniform(0.05, 0.15, size=n_lp)),
+        "lp_max": np.where(
+            bank,
+            rng.uniform(500_000, 3_000_000, size=n_lp),
+            rng.uniform(200_000, 1_000_000, size=n_lp),
+        )
+        * 100,
+        "lp_max_pd": np.where(
+            bank, rng.uniform(0.02, 0.06, size=n_lp), rng.uniform(0.05, 0.15, size=n_lp)
+        ),
         "lp_requires": requires,
         "lp_allows_g": requires | (rng.random(n_lp) < 0.5),
-        "lp_base": np.where(bank, rng.uniform(0.035, 0.06, size=n_lp), rng.uniform(0.08, 0.14, size=n_lp)),
+        "lp_base": np.where(
+            bank, rng.uniform(0.035, 0.06, size=n_lp), rng.uniform(0.08, 0.14, size=n_lp)
+        ),
         "lp_premium": rng.uniform(0.8, 1.6, size=n_lp),
         "lp_fee": rng.uniform(0.0, 0.02, size=n_lp),
         "lp_ind": rng.random((n_lp, 12)) < reach,
@@ -90,8 +98,9 @@ def _products(rng: np.random.Generator, cfg: GeneratorConfig) -> dict[str, np.nd
         "gp_fee": rng.uniform(0.005, 0.015, size=n_gp),
         "gp_max_pd": rng.uniform(0.08, 0.2, size=n_gp),
         "gp_ind": rng.random((n_gp, 12)) < 0.5,
-        "funding": np.where(slc, rng.uniform(0.04, 0.06, size=n_lenders),
-                            rng.uniform(0.02, 0.03, size=n_lenders)),
+        "funding": np.where(
+            slc, rng.uniform(0.04, 0.06, size=n_lenders), rng.uniform(0.02, 0.03, size=n_lenders)
+        ),
         "slc": slc,
         "multiple": np.where(rng.random(n_guarantors) < 0.5, 10.0, 15.0),
         "n_lenders": np.array(n_lenders),
@@ -102,7 +111,7 @@ def _products(rng: np.random.Generator, cfg: GeneratorConfig) -> dict[str, np.nd
 def _options(
     rng: np.random.Generator, a: dict[str, np.ndarray], p: dict[str, np.ndarray], lo: int, hi: int
 ) -> dict[str, np.ndarray]:
-    """Eligible options of applications lo:hi: each loan product alone, or with up to 2 guarantees."""
+    """Eligible options of applications lo:hi: a loan product alone or with up to 2 guarantees."""
     amount, pd_ = a["amount"][lo:hi, None], a["pd"][lo:hi, None]
     serves = p["lp_ind"].T[a["industry"][lo:hi]] & p["lp_reg"].T[a["region"][lo:hi]]
     fits = serves & (amount >= p["lp_min"][None, :]) & (amount <= p["lp_max"][None, :])
@@ -174,7 +183,9 @@ def generate(seed: int, config: GeneratorConfig | None = None) -> Instance:
     lender_demand = np.bincount(lender, weights=amount * share, minlength=n_lenders)
     ratio = np.where(p["slc"], cfg.slc_supply_ratio, cfg.bank_supply_ratio)
     budget = _scaled_caps(lender_demand * ratio, 1.0, rng)
-    g_demand = np.bincount(guarantor[has_g], weights=(exposure * share)[has_g], minlength=n_guarantors)
+    g_demand = np.bincount(
+        guarantor[has_g], weights=(exposure * share)[has_g], minlength=n_guarantors
+    )
     headroom = _scaled_caps(g_demand, cfg.guarantee_ratio, rng)
     n_firms = int(a["n_firms"])
     firm_keys = [f"firm_{i}" for i in range(n_firms)]
@@ -186,10 +197,17 @@ def generate(seed: int, config: GeneratorConfig | None = None) -> Instance:
             # Small loan company: net assets about a third of its budget; 10% / 15% caps.
             net_assets = int(budget[i] * rng.uniform(0.25, 0.45))
             some = rng.choice(n_firms, size=min(n_firms, 20), replace=False)
-            outstanding = {firm_keys[f]: int(net_assets * 0.1 * rng.uniform(0.2, 0.9)) for f in some}
+            outstanding = {
+                firm_keys[f]: int(net_assets * 0.1 * rng.uniform(0.2, 0.9)) for f in some
+            }
             lenders.append(
-                Lender(f"lender_{i}", int(budget[i]), net_assets // 10, net_assets * 15 // 100,
-                       outstanding_by_firm=outstanding)
+                Lender(
+                    f"lender_{i}",
+                    int(budget[i]),
+                    net_assets // 10,
+                    net_assets * 15 // 100,
+                    outstanding_by_firm=outstanding,
+                )
             )
         else:
             lenders.append(Lender(f"lender_{i}", int(budget[i])))
@@ -198,11 +216,11 @@ def generate(seed: int, config: GeneratorConfig | None = None) -> Instance:
         multiple = float(p["multiple"][g])
         used = rng.uniform(0.2, 0.6)
         net_assets = int(headroom[g] / (multiple * (1 - used))) + 1
-        outstanding = int(multiple * net_assets) - int(headroom[g])
+        already = int(multiple * net_assets) - int(headroom[g])
         some = rng.choice(n_firms, size=min(n_firms, 20), replace=False)
         by_firm = {firm_keys[f]: int(net_assets * 0.1 * rng.uniform(0.2, 0.9)) for f in some}
         guarantors.append(
-            Guarantor(f"guarantor_{g}", net_assets, multiple, outstanding, outstanding_by_firm=by_firm)
+            Guarantor(f"guarantor_{g}", net_assets, multiple, already, outstanding_by_firm=by_firm)
         )
     return Instance(
         app_ids=[f"app_{i}" for i in range(cfg.n_apps)],

@@ -21,7 +21,7 @@ from services.matching.allocation.state import Allocation, Pool
 
 
 def _reduced(pool: Pool, price: FloatArray) -> FloatArray:
-    return pool.value - (price[pool.rid] * pool.use).sum(axis=1)  # type: ignore[no-any-return]
+    return pool.value - (price[pool.rid] * pool.use).sum(axis=1)
 
 
 def round_and_fill(
@@ -111,7 +111,9 @@ def _drop(alloc: Allocation, users: dict[int, set[int]], app: int) -> int:
     return k
 
 
-def _holders(alloc: Allocation, users: dict[int, set[int]], row: int) -> list[tuple[float, int, int, int]]:
+def _holders(
+    alloc: Allocation, users: dict[int, set[int]], row: int
+) -> list[tuple[float, int, int, int]]:
     """(value, application, option, draw on the row) of the row's users, cheapest first."""
     pool = alloc.pool
     out = []

@@ -47,7 +47,7 @@ class Lender:
 
 @dataclass(frozen=True)
 class Guarantor:
-    """A guarantor's limits (fen): leverage multiple of net assets, per-client and per-group shares."""
+    """A guarantor's limits (fen): leverage multiple of net assets, per-client and group shares."""
 
     id: str
     net_assets: int

@@ -36,7 +36,7 @@ def _blocked_alone(res: Resources) -> IntArray:
 
 
 def _dominated(instance: Instance, values: FloatArray, candidates: BoolArray) -> BoolArray:
-    """Options beaten by a sibling with the same lender, at least the value, no more guarantee draw."""
+    """Options beaten by a sibling: same lender, at least the value, no more guarantee draw."""
     idx = np.nonzero(candidates)[0]
     app, lender = instance.opt_app[idx], instance.opt_lender[idx]
     guarantor, exposure = instance.opt_guarantor[idx], instance.opt_exposure[idx]
@@ -92,5 +92,6 @@ def reduce_instance(instance: Instance, res: Resources, values: FloatArray) -> R
     blocked = _blocked_alone(res)
     candidates = (blocked < 0) & (values > 0)
     alive = candidates & ~_dominated(instance, values, candidates)
-    assert SLOTS == res.rid.shape[1]
-    return Reduced(alive=alive, blocked_alone=blocked, binding_rows=binding_rows(instance, res, alive))
+    return Reduced(
+        alive=alive, blocked_alone=blocked, binding_rows=binding_rows(instance, res, alive)
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import OptimizeWarning, linprog
+from scipy.optimize import OptimizeResult, OptimizeWarning, linprog
 
 from services.matching.allocation.model import FloatArray, Instance, IntArray
 from services.matching.allocation.reduce import BoolArray, binding_rows
@@ -27,6 +27,24 @@ from services.matching.allocation.resources import Resources
 # With distinct values (expected surplus) dual simplex is the faster one. docs/allocation.md.
 METHOD_FOR_DEGENERATE = "highs-ipm"
 METHOD_DEFAULT = "highs-ds"
+SMALL_LP = 5_000
+
+
+def _linprog(cost: FloatArray, a_ub: sp.csr_matrix, n_rows: int, method: str) -> OptimizeResult:
+    options: dict[str, object] = {"presolve": True}
+    if method == "highs-ipm":
+        options["run_crossover"] = "off"
+    with warnings.catch_warnings():
+        # run_crossover is passed to HiGHS verbatim; scipy warns that it does not know it.
+        warnings.simplefilter("ignore", OptimizeWarning)
+        return linprog(
+            cost,
+            A_ub=a_ub if n_rows else None,
+            b_ub=np.ones(n_rows) if n_rows else None,
+            bounds=(0, 1),
+            method=method,
+            options=options,
+        )
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,7 @@ class Relaxation:
 def lagrangian_bound(
     instance: Instance, res: Resources, values: FloatArray, alive: BoolArray, price: FloatArray
 ) -> float:
-    """Upper bound on any feasible choice, from nonnegative row prices (see the module docstring)."""
+    """Upper bound on any feasible choice, from nonnegative row prices (see module docstring)."""
     opts = np.nonzero(alive)[0]
     reduced = values[opts] - (price[res.rid[opts]] * res.use[opts]).sum(axis=1)
     best = np.zeros(instance.n_apps)
@@ -88,21 +106,14 @@ def solve_relaxation(
         shape=(n_rows, n_var),
     )
     scale = float(np.abs(values[opts]).max()) or 1.0
-    options: dict[str, object] = {"presolve": True}
-    if method == "highs-ipm":
-        options["run_crossover"] = "off"
-    with warnings.catch_warnings():
-        # run_crossover is passed to HiGHS verbatim; scipy warns that it does not know it.
-        warnings.simplefilter("ignore", OptimizeWarning)
-        out = linprog(
-            -values[opts] / scale,
-            A_ub=a_ub if n_rows else None,
-            b_ub=np.ones(n_rows) if n_rows else None,
-            bounds=(0, 1),
-            method=method,
-            options=options,
-        )
-    if out.x is None:
+    if n_var < SMALL_LP:
+        method = "highs"
+    out = _linprog(-values[opts] / scale, a_ub, n_rows, method)
+    if out.x is None or out.status != 0:
+        # IPM without crossover can end with status "unknown" on tiny or odd LPs: redo it the
+        # default way (vertex solution) rather than fail the run.
+        out = _linprog(-values[opts] / scale, a_ub, n_rows, "highs")
+    if out.x is None or out.status != 0:
         raise RuntimeError(f"LP relaxation failed: {out.message}")
     x_full[opts] = np.clip(out.x, 0.0, 1.0)
     if n_rows:
@@ -141,4 +152,6 @@ def solve_sampled(
     sampled = solve_relaxation(instance, scaled, values, alive_sample, rows, method=method)
     price = np.where(shared, sampled.price, 0.0)
     bound = lagrangian_bound(instance, res, values, alive, price)
-    return Relaxation(bound, bound, np.zeros(instance.n_options), price, time.perf_counter() - started)
+    return Relaxation(
+        bound, bound, np.zeros(instance.n_options), price, time.perf_counter() - started
+    )

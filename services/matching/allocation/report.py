@@ -1,4 +1,4 @@
-"""Why each application was left out of a run: a stable reason code, the limit, who it belongs to."""
+"""Why each application was left out of a run: a stable reason code, the limit and its holder."""
 
 from __future__ import annotations
 
@@ -56,8 +56,14 @@ def left_out(
         s, e = int(starts[app]), int(starts[app + 1])
         upstream = tuple(instance.ineligible.get(app_id, ()))
         if s == e:
-            out.append(LeftOut(app_id, NO_ELIGIBLE_OPTION, ineligible=upstream,
-                               detail="no product is eligible for this application"))
+            out.append(
+                LeftOut(
+                    app_id,
+                    NO_ELIGIBLE_OPTION,
+                    ineligible=upstream,
+                    detail="no product is eligible for this application",
+                )
+            )
             continue
         opts = np.arange(s, e)
         possible = opts[reduced.blocked_alone[opts] < 0]
@@ -65,29 +71,52 @@ def left_out(
             best = int(opts[np.argmax(values[opts])])
             slot = int(reduced.blocked_alone[best])
             row = int(res.rid[best, slot])
-            out.append(LeftOut(
-                app_id, LIMITS[slot].value, LIMITS[slot].value, res.holder(instance, row),
-                f"needs {_cny(int(res.use[best, slot]))}, the limit leaves {_cny(int(res.cap[row]))}",
-                upstream,
-            ))
+            out.append(
+                LeftOut(
+                    app_id,
+                    LIMITS[slot].value,
+                    LIMITS[slot].value,
+                    res.holder(instance, row),
+                    f"needs {_cny(int(res.use[best, slot]))}, "
+                    f"the limit leaves {_cny(int(res.cap[row]))}",
+                    upstream,
+                )
+            )
             continue
         if values[possible].max() <= 0:
-            out.append(LeftOut(app_id, NON_POSITIVE_VALUE, ineligible=upstream,
-                               detail=f"best option is worth {values[possible].max():,.2f}"))
+            out.append(
+                LeftOut(
+                    app_id,
+                    NON_POSITIVE_VALUE,
+                    ineligible=upstream,
+                    detail=f"best option is worth {values[possible].max():,.2f}",
+                )
+            )
             continue
         best = int(possible[np.argmax(values[possible])])
         short = np.nonzero(left[res.rid[best]] < res.use[best])[0]
         if short.shape[0] == 0:
             # Only reachable when the run stopped early; say so rather than invent a limit.
-            out.append(LeftOut(app_id, LOWER_VALUE_THAN_COMPETING, ineligible=upstream,
-                               detail="fits, but the run's time budget ended before it was placed"))
+            out.append(
+                LeftOut(
+                    app_id,
+                    LOWER_VALUE_THAN_COMPETING,
+                    ineligible=upstream,
+                    detail="fits, but the run's time budget ended before it was placed",
+                )
+            )
             continue
         slot = int(short[0])
         row = int(res.rid[best, slot])
-        out.append(LeftOut(
-            app_id, LOWER_VALUE_THAN_COMPETING, LIMITS[slot].value, res.holder(instance, row),
-            f"best option needs {_cny(int(res.use[best, slot]))}, {_cny(int(left[row]))} left "
-            "after applications worth more per unit of this limit",
-            upstream,
-        ))
+        out.append(
+            LeftOut(
+                app_id,
+                LOWER_VALUE_THAN_COMPETING,
+                LIMITS[slot].value,
+                res.holder(instance, row),
+                f"best option needs {_cny(int(res.use[best, slot]))}, {_cny(int(left[row]))} left "
+                "after applications worth more per unit of this limit",
+                upstream,
+            )
+        )
     return out

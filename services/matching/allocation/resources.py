@@ -1,4 +1,4 @@
-"""Every limit as a resource row: which rows each option draws on, how much, and each row's headroom.
+"""Every limit as a resource row: which rows each option draws on, how much, each row's headroom.
 
 An option touches at most one row of each kind (slot), so the draw is a dense (options x 6)
 array; an option that does not touch a kind points at a sentinel row of unlimited headroom.
@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from services.matching.allocation.model import Instance, IntArray
+from services.matching.allocation.model import Guarantor, Instance, IntArray, Lender
 
 
 class Limit(StrEnum):
@@ -32,7 +32,7 @@ UNLIMITED = np.int64(2**62)
 
 @dataclass(frozen=True)
 class Resources:
-    """rid[o, k]: row of option o in slot k (n_rows = sentinel); use[o, k]: fen drawn; cap: headroom."""
+    """rid[o, k]: row of option o in slot k (n_rows: sentinel); use[o, k]: fen; cap: headroom."""
 
     rid: IntArray
     use: IntArray
@@ -71,7 +71,7 @@ def _outstanding(
     width = max(len(names), 1)
     found_keys: list[int] = []
     found_amounts: list[int] = []
-    parties = instance.guarantors if guarantor else instance.lenders
+    parties: list[Lender | Guarantor] = [*(instance.guarantors if guarantor else instance.lenders)]
     for owner, party in enumerate(parties):
         mapping = party.outstanding_by_group if by_group else party.outstanding_by_firm
         for name, amount in mapping.items():
@@ -100,10 +100,16 @@ def build_resources(instance: Instance) -> Resources:
     guarantor = instance.opt_guarantor
     amount = instance.app_amount[instance.opt_app]
     has_g = guarantor >= 0
-    sbc = np.array([-1 if x.single_borrower_cap is None else x.single_borrower_cap
-                    for x in instance.lenders] + [-1], dtype=np.int64)
-    rgc = np.array([-1 if x.related_group_cap is None else x.related_group_cap
-                    for x in instance.lenders] + [-1], dtype=np.int64)
+    sbc = np.array(
+        [-1 if x.single_borrower_cap is None else x.single_borrower_cap for x in instance.lenders]
+        + [-1],
+        dtype=np.int64,
+    )
+    rgc = np.array(
+        [-1 if x.related_group_cap is None else x.related_group_cap for x in instance.lenders]
+        + [-1],
+        dtype=np.int64,
+    )
     budget = np.array([x.budget for x in instance.lenders] + [0], dtype=np.int64)
     g_na = np.array([x.net_assets for x in instance.guarantors] + [0], dtype=np.float64)
     g_head = np.array([x.leverage_headroom() for x in instance.guarantors] + [0], dtype=np.int64)

@@ -1,4 +1,4 @@
-"""solve(): LP bound, rounding and local improvement (or an exact MILP when small), greedy beside it."""
+"""solve(): LP bound, rounding, local improvement (exact MILP when small), greedy beside it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from services.matching.allocation.relaxation import (
     solve_sampled,
 )
 from services.matching.allocation.report import LeftOut, left_out
-from services.matching.allocation.resources import build_resources
+from services.matching.allocation.resources import Resources, build_resources
 
 DEFAULT_TIME_LIMIT_S = 8.0
 # Above this many applications the LP of the whole instance is too slow (about 80 s at 100k on
@@ -80,16 +80,18 @@ class RunResult:
         for app in np.nonzero(self.chosen >= 0)[0].tolist():
             o = int(self.chosen[app])
             gp, g = int(instance.opt_guarantee_product[o]), int(instance.opt_guarantor[o])
-            out.append(Choice(
-                application_id=instance.app_ids[app],
-                loan_product_id=instance.loan_product_ids[int(instance.opt_loan_product[o])],
-                lender_id=instance.lenders[int(instance.opt_lender[o])].id,
-                guarantee_product_id=instance.guarantee_product_ids[gp] if gp >= 0 else None,
-                guarantor_id=instance.guarantors[g].id if g >= 0 else None,
-                amount=int(instance.app_amount[app]),
-                guaranteed_exposure=int(instance.opt_exposure[o]) if g >= 0 else 0,
-                value=float(values[o]),
-            ))
+            out.append(
+                Choice(
+                    application_id=instance.app_ids[app],
+                    loan_product_id=instance.loan_product_ids[int(instance.opt_loan_product[o])],
+                    lender_id=instance.lenders[int(instance.opt_lender[o])].id,
+                    guarantee_product_id=instance.guarantee_product_ids[gp] if gp >= 0 else None,
+                    guarantor_id=instance.guarantors[g].id if g >= 0 else None,
+                    amount=int(instance.app_amount[app]),
+                    guaranteed_exposure=int(instance.opt_exposure[o]) if g >= 0 else 0,
+                    value=float(values[o]),
+                )
+            )
         return out
 
 
@@ -175,12 +177,12 @@ def _value(values: np.ndarray, chosen: IntArray) -> float:
     return float(values[chosen[chosen >= 0]].sum())
 
 
-def _left(res, chosen: IntArray) -> IntArray:  # type: ignore[no-untyped-def]
+def _left(res: Resources, chosen: IntArray) -> IntArray:
     left = res.cap.copy()
     opts = chosen[chosen >= 0]
     np.subtract.at(left, res.rid[opts].reshape(-1), res.use[opts].reshape(-1))
-    return left  # type: ignore[no-any-return]
+    return left
 
 
-def _fits(res, chosen: IntArray) -> bool:  # type: ignore[no-untyped-def]
+def _fits(res: Resources, chosen: IntArray) -> bool:
     return bool((_left(res, chosen)[:-1] >= 0).all())

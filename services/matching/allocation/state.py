@@ -1,4 +1,4 @@
-"""A partial allocation being built: headroom left on every row and the option chosen per application."""
+"""A partial allocation: headroom left on every row and the option chosen per application."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Allocation:
     def fitting(self, app: int) -> NDArray[np.bool_]:
         """Which of the application's options fit in the headroom left."""
         s, e = self.pool.span(app)
-        return np.all(self.left[self.pool.rid[s:e]] >= self.pool.use[s:e], axis=1)  # type: ignore[no-any-return]
+        return np.all(self.left[self.pool.rid[s:e]] >= self.pool.use[s:e], axis=1)
 
     def fits(self, k: int) -> bool:
         """Whether pool option k fits now."""

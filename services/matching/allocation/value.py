@@ -1,4 +1,4 @@
-"""Expected surplus of a loan for all parties: interest and fees minus funding cost and expected loss.
+"""Expected surplus of a loan for all parties: interest and fees minus funding and expected loss.
 
 Written with numpy operations so the same formula prices one option or a million at once.
 Guarantee coverage and loss shares move money between the lender and the guarantee side
@@ -18,7 +18,7 @@ Floats = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Surplus:
-    """Expected surplus (CNY) over the loan's life: the lender's, the guarantee side's, the total."""
+    """Expected surplus (CNY) over the loan's life: the lender's, the guarantee side's, total."""
 
     lender: Floats
     guarantee_side: Floats

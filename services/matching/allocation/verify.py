@@ -1,4 +1,4 @@
-"""Check a choice against every limit, written apart from the solver so either can catch the other."""
+"""Check a choice against every limit, written apart from the solver so each checks the other."""
 
 from __future__ import annotations
 
@@ -65,14 +65,14 @@ def verify(instance: Instance, chosen: IntArray) -> list[str]:
     guarantor_ids = [x.id for x in guarantors]
     for lender, amount in sorted(lender_sum.items()):
         if amount > lenders[lender].budget:
-            problems.append(f"lender budget {lender_ids[lender]}: {amount} > {lenders[lender].budget} fen")
+            problems.append(
+                f"lender budget {lender_ids[lender]}: {amount} > {lenders[lender].budget} fen"
+            )
     for guarantor, exposure in sorted(g_sum.items()):
         g = guarantors[guarantor]
         limit = int(g.leverage_multiple * g.net_assets)
         if exposure > 0 and exposure + g.outstanding > limit:
-            problems.append(
-                f"guarantor leverage {g.id}: {exposure + g.outstanding} > {limit} fen"
-            )
+            problems.append(f"guarantor leverage {g.id}: {exposure + g.outstanding} > {limit} fen")
     problems += _over(
         lender_firm,
         {i: x.single_borrower_cap for i, x in enumerate(lenders)},

@@ -28,42 +28,63 @@ def small_instances(draw: st.DrawFn) -> Instance:
     lenders = []
     for i in range(draw(st.integers(1, 3))):
         firm_out = draw(st.dictionaries(st.sampled_from(FIRMS), money, max_size=2))
-        lenders.append(Lender(
-            f"L{i}",
-            budget=draw(money),
-            single_borrower_cap=draw(st.none() | money),
-            related_group_cap=draw(st.none() | money),
-            outstanding_by_firm=firm_out,
-            outstanding_by_group=draw(st.dictionaries(st.sampled_from(["g1", "g2"]), money, max_size=1)),
-        ))
+        lenders.append(
+            Lender(
+                f"L{i}",
+                budget=draw(money),
+                single_borrower_cap=draw(st.none() | money),
+                related_group_cap=draw(st.none() | money),
+                outstanding_by_firm=firm_out,
+                outstanding_by_group=draw(
+                    st.dictionaries(st.sampled_from(["g1", "g2"]), money, max_size=1)
+                ),
+            )
+        )
     guarantors = []
     for i in range(draw(st.integers(0, 2))):
         net_assets = draw(st.integers(1, 30)) * 1_000_000
-        guarantors.append(Guarantor(
-            f"G{i}",
-            net_assets=net_assets,
-            leverage_multiple=draw(st.sampled_from([0.3, 1.0, 10.0])),
-            outstanding=draw(money),
-            outstanding_by_firm=draw(st.dictionaries(st.sampled_from(FIRMS), money, max_size=2)),
-            outstanding_by_group=draw(st.dictionaries(st.sampled_from(["g1", "g2"]), money, max_size=1)),
-        ))
+        guarantors.append(
+            Guarantor(
+                f"G{i}",
+                net_assets=net_assets,
+                leverage_multiple=draw(st.sampled_from([0.3, 1.0, 10.0])),
+                outstanding=draw(money),
+                outstanding_by_firm=draw(
+                    st.dictionaries(st.sampled_from(FIRMS), money, max_size=2)
+                ),
+                outstanding_by_group=draw(
+                    st.dictionaries(st.sampled_from(["g1", "g2"]), money, max_size=1)
+                ),
+            )
+        )
     apps, options = [], []
     for a in range(draw(st.integers(1, 7))):
         firm = draw(st.sampled_from(FIRMS))
-        apps.append(ApplicationRow(
-            f"a{a}", firm, Decimal(draw(st.integers(1, 12)) * 1000), draw(st.integers(0, 20)),
-            group_key=GROUPS[FIRMS.index(firm)],
-        ))
+        apps.append(
+            ApplicationRow(
+                f"a{a}",
+                firm,
+                Decimal(draw(st.integers(1, 12)) * 1000),
+                draw(st.integers(0, 20)),
+                group_key=GROUPS[FIRMS.index(firm)],
+            )
+        )
         for p in range(draw(st.integers(0, 3))):
             lender = draw(st.integers(0, len(lenders) - 1))
             guarantor = draw(st.integers(-1, len(guarantors) - 1))
-            options.append(OptionRow(
-                f"a{a}", f"lp{lender}_{p}", f"L{lender}",
-                Decimal(draw(st.integers(-300, 3000))),
-                guarantee_product_id=f"gp{guarantor}" if guarantor >= 0 else None,
-                guarantor_id=f"G{guarantor}" if guarantor >= 0 else None,
-                coverage=Decimal(draw(st.sampled_from(["0.5", "0.7", "0.8"]))) if guarantor >= 0 else Decimal(0),
-            ))
+            options.append(
+                OptionRow(
+                    f"a{a}",
+                    f"lp{lender}_{p}",
+                    f"L{lender}",
+                    Decimal(draw(st.integers(-300, 3000))),
+                    guarantee_product_id=f"gp{guarantor}" if guarantor >= 0 else None,
+                    guarantor_id=f"G{guarantor}" if guarantor >= 0 else None,
+                    coverage=Decimal(draw(st.sampled_from(["0.5", "0.7", "0.8"])))
+                    if guarantor >= 0
+                    else Decimal(0),
+                )
+            )
     return build_instance(apps, options, lenders, guarantors)
 
 
@@ -77,20 +98,42 @@ def _draws(instance: Instance, option: int) -> list[tuple[tuple[object, ...], in
     lender = instance.lenders[int(instance.opt_lender[option])]
     out = [(("budget", lender.id), amount, lender.budget)]
     if lender.single_borrower_cap is not None:
-        out.append((("sb", lender.id, firm), amount,
-                    lender.single_borrower_cap - lender.outstanding_by_firm.get(firm, 0)))
+        out.append(
+            (
+                ("sb", lender.id, firm),
+                amount,
+                lender.single_borrower_cap - lender.outstanding_by_firm.get(firm, 0),
+            )
+        )
     if lender.related_group_cap is not None and group is not None:
-        out.append((("rg", lender.id, group), amount,
-                    lender.related_group_cap - lender.outstanding_by_group.get(group, 0)))
+        out.append(
+            (
+                ("rg", lender.id, group),
+                amount,
+                lender.related_group_cap - lender.outstanding_by_group.get(group, 0),
+            )
+        )
     if int(instance.opt_guarantor[option]) >= 0:
         g = instance.guarantors[int(instance.opt_guarantor[option])]
         exposure = int(instance.opt_exposure[option])
-        out.append((("lev", g.id), exposure, int(g.leverage_multiple * g.net_assets) - g.outstanding))
-        out.append((("client", g.id, firm), exposure,
-                    math.floor(g.client_share * g.net_assets) - g.outstanding_by_firm.get(firm, 0)))
+        out.append(
+            (("lev", g.id), exposure, int(g.leverage_multiple * g.net_assets) - g.outstanding)
+        )
+        out.append(
+            (
+                ("client", g.id, firm),
+                exposure,
+                math.floor(g.client_share * g.net_assets) - g.outstanding_by_firm.get(firm, 0),
+            )
+        )
         if group is not None:
-            out.append((("group", g.id, group), exposure,
-                        math.floor(g.group_share * g.net_assets) - g.outstanding_by_group.get(group, 0)))
+            out.append(
+                (
+                    ("group", g.id, group),
+                    exposure,
+                    math.floor(g.group_share * g.net_assets) - g.outstanding_by_group.get(group, 0),
+                )
+            )
     return out
 
 

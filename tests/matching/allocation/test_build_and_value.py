@@ -21,7 +21,10 @@ from services.matching.allocation import (
 
 def test_build_converts_money_and_keeps_offer_order() -> None:
     instance = build_instance(
-        [ApplicationRow("a", "f", Decimal("1000.005"), 3), ApplicationRow("b", "f", Decimal(10), 1)],
+        [
+            ApplicationRow("a", "f", Decimal("1000.005"), 3),
+            ApplicationRow("b", "f", Decimal(10), 1),
+        ],
         [
             OptionRow("b", "lp2", "L", Decimal(2)),
             OptionRow("a", "lp2", "L", Decimal("7.5"), "gp", "G", Decimal("0.333")),
@@ -60,8 +63,13 @@ def test_build_rejects_bad_rows(option: OptionRow, message: str) -> None:
 
 def test_surplus_without_risk_is_interest_and_fees() -> None:
     s = expected_surplus(
-        amount=120_000, term_months=12, annual_rate=0.12, upfront_fee_rate=0.01,
-        funding_rate=0.0, pd_12m=0.0, lgd=0.5,
+        amount=120_000,
+        term_months=12,
+        annual_rate=0.12,
+        upfront_fee_rate=0.01,
+        funding_rate=0.0,
+        pd_12m=0.0,
+        lgd=0.5,
     )
     monthly = 0.01
     payment = 120_000 * monthly / (1 - (1 + monthly) ** -12)
@@ -70,8 +78,15 @@ def test_surplus_without_risk_is_interest_and_fees() -> None:
 
 
 def test_guarantee_moves_loss_not_total_and_fee_adds_to_it() -> None:
-    common = dict(amount=np.array([100_000.0]), term_months=24, annual_rate=0.1,
-                  upfront_fee_rate=0.0, funding_rate=0.03, pd_12m=0.05, lgd=0.6)
+    common = dict(
+        amount=np.array([100_000.0]),
+        term_months=24,
+        annual_rate=0.1,
+        upfront_fee_rate=0.0,
+        funding_rate=0.03,
+        pd_12m=0.05,
+        lgd=0.6,
+    )
     bare = expected_surplus(**common)
     covered = expected_surplus(**common, coverage=0.8)
     charged = expected_surplus(**common, coverage=0.8, guarantee_fee_rate=0.01)

@@ -1,4 +1,4 @@
-"""solve() on generated instances: feasible, near the LP bound, above greedy, reasons for the rest."""
+"""solve() on generated instances: feasible, near the LP bound, above greedy, reasons for others."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def test_generator_is_reproducible_and_its_limits_bind(instance) -> None:
     limits = Counter(x.limit for x in result.left_out)
     assert limits[Limit.LENDER_BUDGET.value] > 0
     # Demand exceeds supply: capacity, not eligibility, leaves most firms out.
-    assert result.financed < instance.n_apps - sum(1 for x in result.left_out if x.reason == NO_ELIGIBLE_OPTION)
+    assert result.financed < instance.n_apps - sum(
+        1 for x in result.left_out if x.reason == NO_ELIGIBLE_OPTION
+    )
 
 
 @pytest.mark.parametrize("objective", list(Objective))
@@ -71,7 +73,9 @@ def test_reductions_keep_the_lp_bound(instance) -> None:
     everything = (reduced.blocked_alone < 0) & (values > 0)
     all_rows = np.arange(res.n_rows)
     full = solve_relaxation(instance, res, values, everything, all_rows, method="highs-ipm")
-    lean = solve_relaxation(instance, res, values, reduced.alive, reduced.binding_rows, method="highs-ipm")
+    lean = solve_relaxation(
+        instance, res, values, reduced.alive, reduced.binding_rows, method="highs-ipm"
+    )
     assert reduced.alive.sum() < everything.sum()
     assert lean.bound == pytest.approx(full.bound, rel=1e-6)
     assert lean.lp_objective == pytest.approx(full.lp_objective, rel=1e-6)
@@ -93,12 +97,17 @@ def test_left_out_reasons() -> None:
         OptionRow("loss", "lp", "L", Decimal(-10)),
     ]
     instance = build_instance(
-        apps, options, [Lender("L", budget=fen_of(12_000))],
+        apps,
+        options,
+        [Lender("L", budget=fen_of(12_000))],
         [Guarantor("G", net_assets=fen_of(40_000), leverage_multiple=10)],
     )
     result = solve(instance, Objective.EXPECTED_SURPLUS, exact_max_options=0)
     why = {x.application_id: x for x in result.left_out}
-    assert result.financed == 1 and instance.app_ids[int(np.nonzero(result.chosen >= 0)[0][0])] == "rich"
+    assert (
+        result.financed == 1
+        and instance.app_ids[int(np.nonzero(result.chosen >= 0)[0][0])] == "rich"
+    )
     assert why["none"].reason == NO_ELIGIBLE_OPTION
     assert why["none"].ineligible == ("pd_above_appetite",)
     assert why["big"].reason == Limit.GUARANTOR_CLIENT.value

@@ -23,8 +23,12 @@ def _two_apps(lender: Lender, guarantors: list[Guarantor], guarantor_id: str | N
     ]
     gp = "gp" if guarantor_id else None
     options = [
-        OptionRow("a", "lp", lender.id, Decimal(1), gp, guarantor_id, Decimal("0.5") if gp else Decimal(0)),
-        OptionRow("b", "lp", lender.id, Decimal(1), gp, guarantor_id, Decimal("0.5") if gp else Decimal(0)),
+        OptionRow(
+            "a", "lp", lender.id, Decimal(1), gp, guarantor_id, Decimal("0.5") if gp else Decimal(0)
+        ),
+        OptionRow(
+            "b", "lp", lender.id, Decimal(1), gp, guarantor_id, Decimal("0.5") if gp else Decimal(0)
+        ),
     ]
     return build_instance(apps, options, [lender], guarantors)
 
@@ -42,7 +46,9 @@ def test_lender_budget() -> None:
 
 
 def test_single_borrower_counts_outstanding() -> None:
-    lender = Lender("L", budget=10**9, single_borrower_cap=600_000, outstanding_by_firm={"f1": 100_001})
+    lender = Lender(
+        "L", budget=10**9, single_borrower_cap=600_000, outstanding_by_firm={"f1": 100_001}
+    )
     instance = _two_apps(lender, [])
     assert verify(instance, np.array([0, 1])) == ["single borrower L/f1: 600001 > 600000 fen"]
 
