@@ -34,7 +34,7 @@ class GeneratorConfig:
     n_guarantee_products: int = 50
     bank_supply_ratio: float = 0.7
     slc_supply_ratio: float = 1.5
-    guarantee_ratio: float = 0.5
+    guarantee_ratio: float = 0.25
     chunk: int = 10_000
 
 
@@ -45,7 +45,10 @@ def _apps(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     firm_group = np.full(n_firms, -1, dtype=np.int64)
     grouped = rng.choice(n_firms, size=n_grouped, replace=False)
     firm_group[grouped] = rng.integers(0, n_groups, size=n_grouped)
-    app_firm = rng.integers(0, n_firms, size=n).astype(np.int64)
+    # Every firm applies once; the remaining applications are second requests of random firms.
+    app_firm = np.concatenate(
+        [rng.permutation(n_firms), rng.integers(0, n_firms, size=n - n_firms)]
+    ).astype(np.int64)
     amount_cny = np.clip(np.round(rng.lognormal(np.log(60_000), 0.9, size=n), -3), 5_000, 3_000_000)
     return {
         "firm": app_firm,
@@ -214,7 +217,7 @@ def generate(seed: int, config: GeneratorConfig | None = None) -> Instance:
     guarantors = []
     for g in range(n_guarantors):
         multiple = float(p["multiple"][g])
-        used = rng.uniform(0.2, 0.6)
+        used = rng.uniform(0.6, 0.9)  # guarantors run close to their leverage limit
         net_assets = int(headroom[g] / (multiple * (1 - used))) + 1
         already = int(multiple * net_assets) - int(headroom[g])
         some = rng.choice(n_firms, size=min(n_firms, 20), replace=False)

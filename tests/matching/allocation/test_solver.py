@@ -30,7 +30,7 @@ from services.matching.allocation.report import (
 )
 from services.matching.allocation.resources import build_resources
 
-SMALL = GeneratorConfig(n_apps=1_500, n_loan_products=60, n_guarantee_products=16)
+SMALL = GeneratorConfig(n_apps=2_000)
 
 
 @pytest.fixture(scope="module")
