@@ -102,6 +102,7 @@ def solve(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     exact_max_options: int = exact.EXACT_MAX_OPTIONS,
     lp_max_apps: int = LP_MAX_APPS,
+    sample_apps: int = SAMPLE_APPS,
 ) -> RunResult:
     """Choose at most one option per application, within every limit, maximising the objective."""
     started = time.perf_counter()
@@ -122,7 +123,7 @@ def solve(
         lp = solve_relaxation(instance, res, values, reduced.alive, reduced.binding_rows, method)
         bound_method = "lp"
     else:
-        sample = min(SAMPLE_APPS, instance.n_apps)
+        sample = min(sample_apps, instance.n_apps)
         lp = solve_sampled(instance, res, values, reduced.alive, sample, method)
         bound_method = "lagrangian_at_sampled_lp_prices"
     t = lap("lp", t)

@@ -66,6 +66,19 @@ def test_generated_instance_near_bound_and_above_greedy(instance, objective: Obj
     assert sum(c.value for c in chosen) == pytest.approx(result.value)
 
 
+@pytest.mark.parametrize("objective", list(Objective))
+def test_sampled_prices_give_a_valid_bound_and_a_good_run(instance, objective: Objective) -> None:
+    full = solve(instance, objective, exact_max_options=0)
+    # A sample of 3/4 of the applications (the bench samples 10k of 100k: 10% but larger).
+    sampled = solve(instance, objective, exact_max_options=0, lp_max_apps=500, sample_apps=1_500)
+    assert sampled.bound_method == "lagrangian_at_sampled_lp_prices"
+    assert full.bound_method == "lp"
+    # A Lagrangian bound is never below the LP bound, whatever prices it is evaluated at.
+    assert sampled.lp_bound >= full.lp_bound * (1 - 1e-6)
+    assert verify(instance, sampled.chosen) == []
+    assert sampled.bound_ratio >= 0.99
+
+
 def test_reductions_keep_the_lp_bound(instance) -> None:
     res = build_resources(instance)
     values = instance.option_values(Objective.FINANCED_AMOUNT)
