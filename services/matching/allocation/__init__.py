@@ -9,6 +9,7 @@ from services.matching.allocation.model import Guarantor, Instance, Lender, Obje
 from services.matching.allocation.report import LeftOut
 from services.matching.allocation.resources import Limit
 from services.matching.allocation.solver import Choice, RunResult, solve
+from services.matching.allocation.summary import run_summary
 from services.matching.allocation.value import Surplus, expected_surplus
 from services.matching.allocation.verify import verify
 
@@ -29,6 +30,7 @@ __all__ = [
     "expected_surplus",
     "fen",
     "generate",
+    "run_summary",
     "solve",
     "verify",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from services.matching.allocation import (
     OptionRow,
     build_instance,
     generate,
+    run_summary,
     solve,
     verify,
 )
@@ -129,6 +131,28 @@ def test_left_out_reasons() -> None:
     assert why["poor"].limit == Limit.LENDER_BUDGET.value
     assert why["poor"].holder == "L"
     assert why["loss"].reason == NON_POSITIVE_VALUE
+    summary = run_summary(instance, result)
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["objective_value"] == "500.00"
+    assert summary["firms_financed"] == 1
+    assert summary["choices"] == [
+        {
+            "application_id": "rich",
+            "loan_product_id": "lp",
+            "lender_id": "L",
+            "guarantee_product_id": None,
+            "guarantor_id": None,
+            "amount": "6000.00",
+            "guaranteed_exposure": "0.00",
+            "value": "500.00",
+        }
+    ]
+    assert {x["application_id"]: x["reason"] for x in summary["left_out"]} == {
+        "none": NO_ELIGIBLE_OPTION,
+        "big": Limit.GUARANTOR_CLIENT.value,
+        "poor": LOWER_VALUE_THAN_COMPETING,
+        "loss": NON_POSITIVE_VALUE,
+    }
 
 
 def fen_of(cny: int) -> int:
