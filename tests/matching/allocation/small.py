@@ -18,7 +18,7 @@ from services.matching.allocation import (
 )
 
 FIRMS = ["f1", "f2", "f3", "f4"]
-GROUPS = [None, None, "g1", "g2"]
+GROUPS = [None, "g1", "g1", "g2"]  # f2 and f3 are related parties
 
 
 @st.composite
@@ -135,6 +135,19 @@ def _draws(instance: Instance, option: int) -> list[tuple[tuple[object, ...], in
                 )
             )
     return out
+
+
+def feasible(instance: Instance, chosen: list[int]) -> bool:
+    """Whether a choice (option index or -1 per application) keeps every limit, by the rules."""
+    used: dict[tuple[object, ...], int] = {}
+    for option in chosen:
+        if option < 0:
+            continue
+        for key, draw, cap in _draws(instance, option):
+            used[key] = used.get(key, 0) + draw
+            if draw > 0 and used[key] > cap:
+                return False
+    return True
 
 
 def brute_force(instance: Instance, objective: Objective) -> float:

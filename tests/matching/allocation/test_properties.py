@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.matching.allocation import Instance, Objective, solve, verify
-from tests.matching.allocation.small import brute_force, small_instances
+from tests.matching.allocation.small import brute_force, feasible, small_instances
 
 BOUNDED = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -38,6 +39,19 @@ def test_heuristic_path_never_breaks_a_limit(instance: Instance, objective: Obje
     assert result.value <= best + 1e-6 * max(1.0, best)
     assert result.value >= result.greedy_value - 1e-6 * max(1.0, best)
     assert result.financed + len(result.left_out) == instance.n_apps
+
+
+@BOUNDED
+@given(small_instances(), st.data())
+def test_verify_agrees_with_the_rules(instance: Instance, data: st.DataObject) -> None:
+    # Any choice at all, feasible or not: verify() must flag exactly the infeasible ones.
+    starts = instance.option_starts()
+    chosen = [
+        data.draw(st.sampled_from([-1, *range(int(starts[a]), int(starts[a + 1]))]))
+        for a in range(instance.n_apps)
+    ]
+    problems = verify(instance, np.array(chosen, dtype=np.int64))
+    assert (problems == []) == feasible(instance, chosen), problems
 
 
 @pytest.mark.parametrize("objective", list(Objective))
