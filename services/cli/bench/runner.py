@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from services.cli.bench import gateway_bench, results
+from services.cli.bench import allocation_bench, gateway_bench, results
 from services.cli.bench.setup import BenchStack
 
 
 def run_all(quick: bool = False) -> list[results.Row]:
     """All benchmark rows of this run."""
     rows: list[results.Row] = []
+    rows += allocation_bench.run(quick)  # pure computation: no services needed
     bench = BenchStack.start("stack")
     try:
         rows += gateway_bench.run(bench, quick)
