@@ -23,7 +23,7 @@ def render(path: Path) -> list[dict[str, Any]]:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed: cannot render the kustomizations")
-    result = subprocess.run(  # noqa: S603 - fixed arguments
+    result = subprocess.run(
         [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, f"kubectl kustomize {path} failed:\n{result.stderr}"

@@ -7,7 +7,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.deploy.conftest import KUSTOMIZATIONS, K8S, SERVICES, by_kind
+from tests.deploy.conftest import K8S, KUSTOMIZATIONS, SERVICES, by_kind
 from tests.deploy.env_names import SECRET_ENV, known_env_names
 
 # The oldest Kubernetes minor we support; kubernetes-validate ships its schemas offline.
@@ -50,7 +50,8 @@ def test_each_service_has_deployment_service_autoscaler_and_budget(
 ) -> None:
     objects = rendered[name]
     deployments, services = by_kind(objects, "Deployment"), by_kind(objects, "Service")
-    hpas, pdbs = by_kind(objects, "HorizontalPodAutoscaler"), by_kind(objects, "PodDisruptionBudget")
+    hpas = by_kind(objects, "HorizontalPodAutoscaler")
+    pdbs = by_kind(objects, "PodDisruptionBudget")
     assert set(deployments) == set(SERVICES)
     for svc, port in SERVICES.items():
         pod_labels = deployments[svc]["spec"]["template"]["metadata"]["labels"]
@@ -120,7 +121,8 @@ def test_each_service_gets_only_its_own_database(
         names = set(env_of(containers(obj)[0]))
         databases = {n for n in names if n.endswith("_DATABASE_URL")}
         assert databases == {f"SMEFIN_{svc.upper()}_DATABASE_URL"}
-    assert "SMEFIN_ADMIN_KEY" in env_of(containers(by_kind(rendered[name], "Deployment")["gateway"])[0])
+    gateway = containers(by_kind(rendered[name], "Deployment")["gateway"])[0]
+    assert "SMEFIN_ADMIN_KEY" in env_of(gateway)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -132,9 +134,10 @@ def test_migration_job_migrates_every_database(
     assert container["command"] == ["smefin", "migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert {f"SMEFIN_{s.upper()}_DATABASE_URL" for s in SERVICES} <= set(env_of(container))
-    assert container["image"] == containers(by_kind(rendered[name], "Deployment")["credit"])[0][
-        "image"
-    ], "migrations must come from the release being deployed"
+    assert (
+        container["image"]
+        == containers(by_kind(rendered[name], "Deployment")["credit"])[0]["image"]
+    ), "migrations must come from the release being deployed"
 
 
 @pytest.mark.parametrize("name", NAMES)
