@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 0
     max_body_bytes: int = 10 * 1024 * 1024
+    # Streaming uploads are exempt from max_body_bytes: the route enforces its own limit.
+    stream_paths: frozenset[str] = frozenset({"/v1/transactions/bulk"})
 
     def secret_fields(self) -> dict[str, SecretStr]:
         """Every secret of this settings object, by field name."""
