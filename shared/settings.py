@@ -31,6 +31,13 @@ class ServiceSettings(BaseSettings):
         SecretStr("dev-internal-secret"),
         validation_alias=AliasChoices("SMEFIN_INTERNAL_SECRET", "internal_secret"),
     )
+    # A second secret accepted (never used to sign) during a rotation, so replicas roll one by one.
+    internal_secret_accepted: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "SMEFIN_INTERNAL_SECRET_ACCEPTED", "internal_secret_accepted"
+        ),
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("SMEFIN_LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=AliasChoices("SMEFIN_LOG_JSON", "log_json"))
     # Internal calls older than this are refused: it bounds replay of a captured header.

@@ -109,3 +109,15 @@ def test_every_gateway_api_route_needs_a_key(service_client: Callable[..., TestC
             if r.status_code != 401:
                 failures.append(f"{method} {path} {headers} -> {r.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_second_accepted_secret_lets_replicas_roll_during_rotation(
+    service_client: Callable[..., TestClient],
+) -> None:
+    old, new = "old-internal-secret-0123456789", "new-internal-secret-0123456789"
+    rotating = service_client("credit", internal_secret=new, internal_secret_accepted=old)
+    settled = service_client("credit", internal_secret=new)
+    for secret, during, after in ((new, 200, 200), (old, 200, 401), ("third-secret", 401, 401)):
+        headers = {PRINCIPAL_HEADER: sign_principal(ADMIN, secret)}
+        assert rotating.get("/v1/models", headers=headers).status_code == during, secret
+        assert settled.get("/v1/models", headers=headers).status_code == after, secret
