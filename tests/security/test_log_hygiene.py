@@ -126,8 +126,9 @@ def walk_the_flow(run: Run) -> None:
         assert platform.get("/v1/firms/shop-1/metrics").status_code == 200
         assert platform.get("/v1/firms/shop-1/score").status_code == 200
         assert platform.get("/v1/firms").status_code == 200
-        # A key sent in the query string by mistake (the access log keeps route templates only).
+        # A key sent in the query string or as the request id by mistake.
         platform.get("/v1/firms", params={"api_key": token})
+        platform.get("/v1/firms", headers={"X-Request-ID": token})
         platform.post(
             "/v1/applications",
             json={"firm_ref": "shop-1", "amount_cny": "50000.00", "term_months": 12},
