@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench migrate demo clean
+.PHONY: help run test test-fast lint format bench migrate demo clean check-deploy audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,20 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 
 bench: $(STAMP) ## measure, print the table and write var/bench/results.json
 	$(BIN)/smefin bench
+
+check-deploy: $(STAMP) ## render every kustomize overlay, validate it offline; check Dockerfile and compose
+	$(BIN)/pytest -q -p no:cacheprovider tests/deploy
+
+AUDIT_VENV := var/audit-venv
+audit: ## pip-audit the pinned tree (needs PyPI's per-version vulnerability data; fails if unreachable)
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/pip install --quiet -c deploy/audit-constraints.txt pip-audit; }
+	@# --strict: a package the vulnerability service cannot look up fails the audit instead of
+	@# being skipped, so an unreachable database never reads as "no known vulnerabilities".
+	@$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r constraints.txt || { echo "make audit: FAILED - a vulnerability was found, or the \
+	vulnerability database (PyPI JSON API per version, or OSV with -s osv) could not be reached, \
+	so nothing was audited" >&2; exit 1; }
 
 clean: ## remove the virtualenv, databases, models and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

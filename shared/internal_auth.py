@@ -57,16 +57,24 @@ def sign_principal(principal: Principal, secret: str, *, now: float | None = Non
 
 
 def verify_principal(
-    header: str | None, secret: str, *, max_age_s: int = 60, now: float | None = None
+    header: str | None,
+    secret: str,
+    *,
+    max_age_s: int = 60,
+    now: float | None = None,
+    accepted_secret: str | None = None,
 ) -> Principal:
-    """Check the signature and age of a principal header; raise Unauthorized otherwise."""
+    """Check the signature (internal or accepted secret) and age; raise Unauthorized otherwise."""
     if not header:
         raise Unauthorized("missing internal principal: services are called through the gateway")
     try:
         encoded, mac = header.rsplit(".", 1)
     except ValueError:
         raise Unauthorized("malformed internal principal") from None
-    if not hmac.compare_digest(mac, _mac(secret.encode(), encoded.encode())):
+    valid = hmac.compare_digest(mac, _mac(secret.encode(), encoded.encode()))
+    if not valid and accepted_secret:
+        valid = hmac.compare_digest(mac, _mac(accepted_secret.encode(), encoded.encode()))
+    if not valid:
         raise Unauthorized("bad internal principal signature")
     try:
         data = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
@@ -90,10 +98,12 @@ def verify_principal(
 def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller of this request (settings on app.state)."""
     settings = request.app.state.settings
+    accepted = settings.internal_secret_accepted
     return verify_principal(
         request.headers.get(PRINCIPAL_HEADER),
         settings.internal_secret.get_secret_value(),
         max_age_s=settings.principal_max_age_s,
+        accepted_secret=accepted.get_secret_value() if accepted else None,
     )
 
 

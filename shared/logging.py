@@ -44,7 +44,8 @@ class JsonFormatter(logging.Formatter):
         }
         rid = current_request_id()
         if rid:
-            entry["request_id"] = rid
+            # A client chooses its request id: one that carries a key is masked like the rest.
+            entry["request_id"] = redact(rid)
         for key in ("method", "path", "status", "duration_ms", "org_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.responses import JSONResponse, Response
 
+from shared.body_limit import BodyLimitMiddleware
 from shared.db import ping
 from shared.errors import ServiceUnavailable, install_error_handlers
 from shared.logging import configure_logging
@@ -31,6 +32,10 @@ def create_service_app(
     app = FastAPI(title=f"smefin {service}", lifespan=lifespan, **fastapi_kwargs)
     app.state.settings = settings
     install_error_handlers(app)
+    # Innermost: an oversized body is refused (and still counted and logged) before routing.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, stream_paths=settings.stream_paths
+    )
     # Outermost first: the request id must exist before the access log line is written.
     app.add_middleware(ObservabilityMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)

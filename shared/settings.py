@@ -31,6 +31,13 @@ class ServiceSettings(BaseSettings):
         SecretStr("dev-internal-secret"),
         validation_alias=AliasChoices("SMEFIN_INTERNAL_SECRET", "internal_secret"),
     )
+    # A second secret accepted (never used to sign) during a rotation, so replicas roll one by one.
+    internal_secret_accepted: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "SMEFIN_INTERNAL_SECRET_ACCEPTED", "internal_secret_accepted"
+        ),
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("SMEFIN_LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=AliasChoices("SMEFIN_LOG_JSON", "log_json"))
     # Internal calls older than this are refused: it bounds replay of a captured header.
@@ -39,6 +46,8 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 0
     max_body_bytes: int = 10 * 1024 * 1024
+    # Streaming uploads are exempt from max_body_bytes: the route enforces its own limit.
+    stream_paths: frozenset[str] = frozenset({"/v1/transactions/bulk"})
 
     def secret_fields(self) -> dict[str, SecretStr]:
         """Every secret of this settings object, by field name."""
