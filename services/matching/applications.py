@@ -27,6 +27,10 @@ from shared.db import utcnow, write_session
 from shared.errors import AppError, Conflict, NotFound
 from shared.internal_auth import Principal
 
+# Stored rates have 6 places and money 2: answers show them the same way they read back later.
+RATE_PLACES = Decimal("0.000001")
+CENT = Decimal("0.01")
+
 
 def firm_facts(data: ApplicationIn, snapshot: dict[str, Any]) -> FirmFacts:
     """What eligibility and pricing read, from the request and credit's snapshot."""
@@ -74,14 +78,14 @@ def _offers(application: Application, evaluation: Evaluation, expires: datetime)
             amount_cny=application.amount_cny,
             term_months=application.term_months,
             pd_12m=p.pd_12m,
-            lender_loss_share=p.option.lender_share,
-            annual_rate=p.quote.annual_rate,
+            lender_loss_share=p.option.lender_share.quantize(RATE_PLACES),
+            annual_rate=p.quote.annual_rate.quantize(RATE_PLACES),
             upfront_fee_cny=p.quote.upfront_fee,
             guaranteed_cny=p.guaranteed_cny,
             guarantee_fee_cny=p.quote.guarantee_fee,
             monthly_payment_cny=p.quote.monthly_payment,
             total_cost_cny=p.quote.total_cost,
-            all_in_annual_cost=p.quote.all_in_annual_cost,
+            all_in_annual_cost=p.quote.all_in_annual_cost.quantize(RATE_PLACES),
             expires_at=expires,
             created_at=application.created_at,
         )
@@ -107,7 +111,7 @@ def offers_for_snapshot(
     application = Application(
         platform_org_id=principal.org_id,
         firm_ref=data.firm_ref,
-        amount_cny=data.amount_cny,
+        amount_cny=data.amount_cny.quantize(CENT),
         term_months=data.term_months,
         purpose=data.purpose,
         status="offered" if evaluation.offers else "no_offer",
