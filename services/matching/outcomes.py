@@ -46,10 +46,15 @@ def _backoff(attempts: int, max_s: float) -> timedelta:
 
 
 def deliver_due(
-    engine: Engine, credit: CreditClient, *, max_backoff_s: float = 300.0, limit: int = 100
+    engine: Engine,
+    credit: CreditClient,
+    *,
+    max_backoff_s: float = 300.0,
+    limit: int = 100,
+    now: datetime | None = None,
 ) -> int:
-    """Send every due outcome once; returns how many credit acknowledged."""
-    now = utcnow()
+    """Send every outcome due by `now` once; returns how many credit acknowledged."""
+    now = now or utcnow()
     with Session(engine) as session:
         due = [(row.id, row.payload) for row in repository_deals.outbox_due(session, now, limit)]
     delivered = 0
@@ -70,7 +75,7 @@ def deliver_due(
                 delivered += 1
             else:
                 row.last_error = error
-                row.next_attempt_at = utcnow() + _backoff(row.attempts, max_backoff_s)
+                row.next_attempt_at = now + _backoff(row.attempts, max_backoff_s)
                 log.warning(
                     "outcome of %s not delivered (attempt %d): %s", row.loan_id, row.attempts, error
                 )
