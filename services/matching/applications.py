@@ -20,7 +20,6 @@ from services.matching.offers import Capacities, Evaluation, evaluate
 from services.matching.schemas_deals import (
     ApplicationIn,
     ApplicationPublic,
-    NotOffered,
     OfferPublic,
 )
 from shared.db import utcnow, write_session
@@ -73,7 +72,7 @@ def _offers(application: Application, evaluation: Evaluation, expires: datetime)
             lender_org_id=p.option.loan.lender_org_id,
             guarantee_product_id=p.option.guarantee.id if p.option.guarantee else None,
             guarantor_org_id=p.option.guarantee.guarantor_org_id if p.option.guarantee else None,
-            agreement_id=p.option.agreement.id if p.option.agreement else None,
+            agreement_id=p.option.agreement_id,
             rank=rank,
             amount_cny=application.amount_cny,
             term_months=application.term_months,
@@ -121,8 +120,8 @@ def offers_for_snapshot(
     )
     offers = _offers(application, evaluation, now + timedelta(hours=settings.offer_ttl_hours))
     with write_session(engine) as session:
+        # One flush: the unit of work inserts the application before its offers.
         session.add(application)
-        session.flush()
         session.add_all(offers)
         session.commit()
     return application_public(application, offers)
@@ -146,20 +145,24 @@ def application_public(
 ) -> ApplicationPublic:
     """The public view of an application and its offers."""
     score = application.snapshot.get("score", {})
-    return ApplicationPublic(
-        id=application.id,
-        firm_ref=application.firm_ref,
-        amount_cny=application.amount_cny,
-        term_months=application.term_months,
-        purpose=application.purpose,
-        status=application.status,
-        pd_12m=score.get("pd_12m"),
-        grade=score.get("grade"),
-        model_version=score.get("model_version"),
-        offers=[OfferPublic.model_validate(o, from_attributes=True) for o in offers],
-        not_offered=[NotOffered(**n) for n in application.not_offered],
-        referral_id=referral_id,
-        created_at=application.created_at,
+    # One validation call for the whole answer: with 1,000 entries not offered, building each
+    # NotOffered in Python costs more than the rest of the offer loop.
+    return ApplicationPublic.model_validate(
+        {
+            "id": application.id,
+            "firm_ref": application.firm_ref,
+            "amount_cny": application.amount_cny,
+            "term_months": application.term_months,
+            "purpose": application.purpose,
+            "status": application.status,
+            "pd_12m": score.get("pd_12m"),
+            "grade": score.get("grade"),
+            "model_version": score.get("model_version"),
+            "offers": [OfferPublic.model_validate(o, from_attributes=True) for o in offers],
+            "not_offered": application.not_offered,
+            "referral_id": referral_id,
+            "created_at": application.created_at,
+        }
     )
 
 

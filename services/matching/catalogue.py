@@ -10,12 +10,37 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.matching import repository
 from services.matching.models import GuaranteeProduct, LoanProduct, RiskSharingAgreement
+
+
+@dataclass(frozen=True, slots=True)
+class LoanView:
+    """What the pair loop reads of a loan product, as plain fields (no ORM attribute access)."""
+
+    id: str
+    lender_org_id: str
+    base_rate: float
+    premium_per_pd: float
+    max_rate: float
+    upfront_fee_rate: float
+    product: LoanProduct
+
+
+@dataclass(frozen=True, slots=True)
+class GuaranteeView:
+    """What the pair loop reads of a guarantee product."""
+
+    id: str
+    guarantor_org_id: str
+    coverage_ratio: Decimal
+    fee_on_principal: float  # annual fee rate x coverage ratio
+    product: GuaranteeProduct
 
 
 @dataclass(frozen=True)
@@ -25,8 +50,8 @@ class Catalogue:
     loans: list[LoanProduct]
     guarantees: list[GuaranteeProduct]
     agreements: dict[tuple[str, str], RiskSharingAgreement] = field(default_factory=dict)
-    # (base_rate, risk_premium_per_pd, max_rate, upfront_fee_rate) per loan product, as floats
-    loan_prices: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    loan_views: list[LoanView] = field(default_factory=list)
+    guarantee_views: list[GuaranteeView] = field(default_factory=list)
 
 
 def load_catalogue(engine: Engine) -> Catalogue:
@@ -36,19 +61,34 @@ def load_catalogue(engine: Engine) -> Catalogue:
         guarantees = repository.active_guarantee_products(session)
         agreements = repository.active_agreements(session)
         session.expunge_all()
+    loans = sorted(loans, key=lambda p: p.id)
+    guarantees = sorted(guarantees, key=lambda p: p.id)
     return Catalogue(
-        loans=sorted(loans, key=lambda p: p.id),
-        guarantees=sorted(guarantees, key=lambda p: p.id),
+        loans=loans,
+        guarantees=guarantees,
         agreements={(a.lender_org_id, a.guarantor_org_id): a for a in agreements},
-        loan_prices={
-            p.id: (
+        loan_views=[
+            LoanView(
+                p.id,
+                p.lender_org_id,
                 float(p.base_rate),
                 float(p.risk_premium_per_pd),
                 float(p.max_rate),
                 float(p.upfront_fee_rate),
+                p,
             )
             for p in loans
-        },
+        ],
+        guarantee_views=[
+            GuaranteeView(
+                p.id,
+                p.guarantor_org_id,
+                p.coverage_ratio,
+                float(p.annual_fee_rate * p.coverage_ratio),
+                p,
+            )
+            for p in guarantees
+        ],
     )
 
 

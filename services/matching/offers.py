@@ -1,9 +1,9 @@
 """The offer loop: every loan product alone and with every guarantee product, screened, priced
 and ranked by the all-in annual cost of the firm's cash flows.
 
-Cheap by construction: each product's own rules are checked once (not once per pair), every
-eligible combination is priced in one vectorised float pass, and only the offers returned are
-priced exactly in Decimal.
+Cheap by construction: each product's own rules are checked once (not once per pair), the pair
+loop reads plain fields only, every eligible combination is priced in one vectorised float pass,
+and only the offers returned are priced exactly in Decimal.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import numpy as np
 
 from services.matching import capacity as cap
 from services.matching import eligibility as el
-from services.matching.catalogue import Catalogue
-from services.matching.models import GuaranteeProduct, LoanProduct, RiskSharingAgreement
+from services.matching.catalogue import Catalogue, GuaranteeView, LoanView
 from services.matching.pricing import Quote, all_in_costs, annual_rate_for, quote
 
 PD_PLACES = Decimal("0.000001")
+CENT = Decimal("0.01")
+# Options priced exactly beyond max_offers, so float-vs-Decimal near-ties cannot reorder the cut.
+EXACT_MARGIN = 3
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,15 @@ class Capacities:
     in_group: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Option:
     """One eligible combination: a loan product, maybe a guarantee product and its agreement."""
 
-    loan: LoanProduct
-    guarantee: GuaranteeProduct | None
-    agreement: RiskSharingAgreement | None
+    loan: LoanView
+    guarantee: GuaranteeView | None
+    agreement_id: str | None
     lender_share: Decimal
+    key: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,7 @@ class Evaluation:
     not_offered: list[dict[str, Any]]
 
 
-def _not_offered(
-    loan: LoanProduct, guarantee: GuaranteeProduct | None, reasons: list[str]
-) -> dict[str, Any]:
+def _refused(loan: LoanView, guarantee: GuaranteeView | None, reasons: list[str]) -> dict[str, Any]:
     return {
         "loan_product_id": loan.id,
         "lender_org_id": loan.lender_org_id,
@@ -116,41 +117,52 @@ def screen(
     """Every combination either eligible (an Option) or not offered with all its reasons."""
     loan_reasons = _loan_reasons(catalogue, facts, now, caps)
     guarantee_reasons = _guarantee_reasons(catalogue, facts, now, caps)
+    # Per (lender, guarantor): the agreement's id and lender share, or why the pair cannot work.
+    pair_terms: dict[tuple[str, str], tuple[str | None, Decimal, list[str]]] = {}
     options: list[Option] = []
     refused: list[dict[str, Any]] = []
-    for loan in catalogue.loans:
+    one = Decimal(1)
+    for loan in catalogue.loan_views:
         base = loan_reasons[loan.id]
-        alone = base + el.standalone_reasons(loan, facts)
+        alone = base + el.standalone_reasons(loan.product, facts)
         if alone:
-            refused.append(_not_offered(loan, None, alone))
+            refused.append(_refused(loan, None, alone))
         else:
-            options.append(Option(loan, None, None, Decimal(1)))
-        guaranteed = base + el.guaranteed_reasons(loan, facts)
-        for product in catalogue.guarantees:
-            reasons = guaranteed + guarantee_reasons[product.id]
-            agreement = catalogue.agreements.get((loan.lender_org_id, product.guarantor_org_id))
-            if agreement is None:
-                reasons = [*reasons, el.NO_AGREEMENT]
-            elif product.coverage_ratio < 1 - agreement.lender_share:
-                reasons = [*reasons, el.COVERAGE_BELOW_AGREEMENT]
+            options.append(Option(loan, None, None, one, (loan.id, "")))
+        guaranteed = base + el.guaranteed_reasons(loan.product, facts)
+        for product in catalogue.guarantee_views:
+            pair = (loan.lender_org_id, product.guarantor_org_id)
+            terms = pair_terms.get(pair)
+            if terms is None:
+                agreement = catalogue.agreements.get(pair)
+                if agreement is None:
+                    terms = (None, one, [el.NO_AGREEMENT])
+                else:
+                    terms = (agreement.id, agreement.lender_share, [])
+                pair_terms[pair] = terms
+            agreement_id, share, pair_reasons = terms
+            reasons = guaranteed + guarantee_reasons[product.id] + pair_reasons
+            if agreement_id is not None and product.coverage_ratio < one - share:
+                reasons.append(el.COVERAGE_BELOW_AGREEMENT)
             if reasons:
-                refused.append(_not_offered(loan, product, reasons))
+                refused.append(_refused(loan, product, reasons))
             else:
-                assert agreement is not None
-                options.append(Option(loan, product, agreement, agreement.lender_share))
+                options.append(Option(loan, product, agreement_id, share, (loan.id, product.id)))
     return options, refused
 
 
-def _float_costs(catalogue: Catalogue, options: list[Option], facts: el.FirmFacts) -> np.ndarray:
+def _float_costs(options: list[Option], facts: el.FirmFacts) -> np.ndarray:
     n = len(options)
-    rates, upfront, g_fees = np.empty(n), np.empty(n), np.zeros(n)
+    base, premium, max_rate = np.empty(n), np.empty(n), np.empty(n)
+    upfront, share, g_fees = np.empty(n), np.empty(n), np.zeros(n)
     for i, option in enumerate(options):
-        base, premium, max_rate, upfront_rate = catalogue.loan_prices[option.loan.id]
-        pd_priced = round(facts.pd_12m * float(option.lender_share), 6)
-        rates[i] = min(base + premium * pd_priced, max_rate)
-        upfront[i] = upfront_rate
+        loan = option.loan
+        base[i], premium[i], max_rate[i] = loan.base_rate, loan.premium_per_pd, loan.max_rate
+        upfront[i] = loan.upfront_fee_rate
+        share[i] = float(option.lender_share)
         if option.guarantee is not None:
-            g_fees[i] = float(option.guarantee.annual_fee_rate * option.guarantee.coverage_ratio)
+            g_fees[i] = option.guarantee.fee_on_principal
+    rates = np.minimum(base + premium * np.round(facts.pd_12m * share, 6), max_rate)
     return all_in_costs(
         amount=float(facts.amount),
         term_months=facts.term_months,
@@ -162,29 +174,25 @@ def _float_costs(catalogue: Catalogue, options: list[Option], facts: el.FirmFact
 
 def price_exactly(option: Option, facts: el.FirmFacts) -> PricedOption:
     """The exact Decimal price of one option: the figures an offer shows and stores."""
+    loan = option.loan.product
     pd = Decimal(str(facts.pd_12m)).quantize(PD_PLACES)
     rate = annual_rate_for(
-        base_rate=option.loan.base_rate,
-        premium_per_pd=option.loan.risk_premium_per_pd,
-        max_rate=option.loan.max_rate,
+        base_rate=loan.base_rate,
+        premium_per_pd=loan.risk_premium_per_pd,
+        max_rate=loan.max_rate,
         pd_priced=facts.pd_12m * float(option.lender_share),
     )
-    coverage = option.guarantee.coverage_ratio if option.guarantee else Decimal(0)
-    fee_rate = option.guarantee.annual_fee_rate if option.guarantee else Decimal(0)
+    guarantee = option.guarantee.product if option.guarantee else None
+    coverage = guarantee.coverage_ratio if guarantee else Decimal(0)
     priced = quote(
         amount=facts.amount,
         term_months=facts.term_months,
         annual_rate=rate,
-        upfront_fee_rate=option.loan.upfront_fee_rate,
-        guarantee_fee_rate=fee_rate,
+        upfront_fee_rate=loan.upfront_fee_rate,
+        guarantee_fee_rate=guarantee.annual_fee_rate if guarantee else Decimal(0),
         guarantee_coverage=coverage,
     )
-    guaranteed = (facts.amount * coverage).quantize(Decimal("0.01"))
-    return PricedOption(option, pd, guaranteed, priced)
-
-
-def _key(option: Option) -> tuple[str, str]:
-    return option.loan.id, option.guarantee.id if option.guarantee else ""
+    return PricedOption(option, pd, (facts.amount * coverage).quantize(CENT), priced)
 
 
 def evaluate(
@@ -198,17 +206,14 @@ def evaluate(
     options, refused = screen(catalogue, facts, now, caps)
     if not options:
         return Evaluation([], refused)
-    costs = _float_costs(catalogue, options, facts)
-    order = sorted(range(len(options)), key=lambda i: (round(float(costs[i]), 9), _key(options[i])))
-    # Float ranking picks the shortlist; a margin of extra options absorbs float-vs-Decimal ties.
-    shortlist = order[: max_offers + 3]
+    costs = np.round(_float_costs(options, facts), 9).tolist()
+    order = sorted(range(len(options)), key=lambda i: (costs[i], options[i].key))
+    cut = max_offers + EXACT_MARGIN
     priced = sorted(
-        (price_exactly(options[i], facts) for i in shortlist),
-        key=lambda p: (p.quote.all_in_annual_cost, _key(p.option)),
+        (price_exactly(options[i], facts) for i in order[:cut]),
+        key=lambda p: (p.quote.all_in_annual_cost, p.option.key),
     )
-    chosen, spare = priced[:max_offers], priced[max_offers:]
-    for p in spare:
-        refused.append(_not_offered(p.option.loan, p.option.guarantee, [el.OUTRANKED]))
-    for i in order[max_offers + 3 :]:
-        refused.append(_not_offered(options[i].loan, options[i].guarantee, [el.OUTRANKED]))
+    chosen = priced[:max_offers]
+    outranked = [p.option for p in priced[max_offers:]] + [options[i] for i in order[cut:]]
+    refused += [_refused(o.loan, o.guarantee, [el.OUTRANKED]) for o in outranked]
     return Evaluation(chosen, refused)

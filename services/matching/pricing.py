@@ -33,17 +33,32 @@ def monthly_payment(amount: Decimal, annual_rate: Decimal, term_months: int) -> 
 
 
 def effective_annual_rate(
-    net_received: Decimal, payments: list[Decimal], *, tol: float = 1e-10
+    net_received: Decimal, payments: list[Decimal], *, tol: float = 1e-12
 ) -> Decimal:
     """The annual rate i with (1+i)^(1/12)-compounded payments worth exactly what was received."""
     received = float(net_received)
     flows = [float(p) for p in payments]
     if received <= 0:
         raise ValueError("nothing received")
+    times = range(1, len(flows) + 1)
 
     def pv(monthly: float) -> float:
-        return sum(f / (1 + monthly) ** (k + 1) for k, f in enumerate(flows)) - received
+        return sum(f / (1 + monthly) ** t for t, f in zip(times, flows, strict=True)) - received
 
+    # Newton from the payments' average return; PV falls monotonically in the rate, so when a
+    # step leaves the sane range the bracketing bisection below finishes the job.
+    monthly = max(sum(flows) / received - 1, 0.0) / max(len(flows), 1)
+    for _ in range(50):
+        value = pv(monthly)
+        slope = -sum(t * f / (1 + monthly) ** (t + 1) for t, f in zip(times, flows, strict=True))
+        if slope == 0:
+            break
+        step = value / slope
+        monthly -= step
+        if not -0.99 < monthly < 10.0:
+            break
+        if abs(step) < tol:
+            return Decimal(str(round((1 + monthly) ** 12 - 1, 6)))
     lo, hi = -0.99, 10.0
     if pv(lo) < 0:
         return Decimal("-0.99")
