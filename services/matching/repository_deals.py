@@ -249,3 +249,19 @@ def outbox_due(session: Session, now: datetime, limit: int) -> list[OutcomeOutbo
 def referral_of_offer(session: Session, offer_id: str) -> Referral | None:
     """The referral of an accepted offer."""
     return session.exec(select(Referral).where(Referral.offer_id == offer_id)).first()
+
+
+def open_reservations(session: Session) -> list[CapacityReservation]:
+    """Every reservation still holding capacity (reserved or outstanding)."""
+    return list(
+        session.exec(
+            select(CapacityReservation).where(col(CapacityReservation.status).in_(OPEN_RESERVATION))
+        )
+    )
+
+
+def all_group_members(session: Session) -> dict[tuple[str, str], str]:
+    """Every related-group membership: (platform org id, firm_ref) -> group id."""
+    return {
+        (m.platform_org_id, m.firm_ref): m.group_id for m in session.exec(select(RelatedMember))
+    }
