@@ -1,4 +1,4 @@
-"""Applications over HTTP with a real credit service: offers ranked honestly, reasons for the rest."""
+"""Applications over HTTP with a real credit: offers ranked honestly, reasons for the rest."""
 
 from __future__ import annotations
 

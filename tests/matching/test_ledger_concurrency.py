@@ -1,4 +1,4 @@
-"""50 concurrent acceptances at capacity for 10, over real HTTP: exactly 10 win, nothing overdraws."""
+"""50 concurrent acceptances at capacity for 10, over real HTTP: exactly 10 win, none overdraw."""
 
 from __future__ import annotations
 
