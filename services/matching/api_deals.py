@@ -141,7 +141,7 @@ async def post_loan_event(
     result = await run_in_threadpool(referrals.loan_event, engine, principal, loan_id, body)
     if result.status in ("defaulted", "repaid"):
         # Best effort now; the outbox keeps the outcome for the upkeep loop if credit is down.
-        await run_in_threadpool(outcomes.deliver_due, engine, credit)
+        await run_in_threadpool(outcomes.deliver_due, engine, credit, loan_id=loan_id)
     return result
 
 

@@ -52,11 +52,13 @@ def deliver_due(
     max_backoff_s: float = 300.0,
     limit: int = 100,
     now: datetime | None = None,
+    loan_id: str | None = None,
 ) -> int:
-    """Send every outcome due by `now` once; returns how many credit acknowledged."""
+    """Send every outcome due by `now` (or just one loan's) once; returns how many got through."""
     now = now or utcnow()
     with Session(engine) as session:
-        due = [(row.id, row.payload) for row in repository_deals.outbox_due(session, now, limit)]
+        rows = repository_deals.outbox_due(session, now, limit, loan_id=loan_id)
+        due = [(row.id, row.payload) for row in rows]
     delivered = 0
     for row_id, payload in due:
         error: str | None = None

@@ -234,16 +234,16 @@ def consents_of_firm(session: Session, platform_org_id: str, firm_ref: str) -> l
     )
 
 
-def outbox_due(session: Session, now: datetime, limit: int) -> list[OutcomeOutbox]:
-    """Undelivered outcomes whose next attempt is due."""
-    return list(
-        session.exec(
-            select(OutcomeOutbox)
-            .where(col(OutcomeOutbox.delivered_at).is_(None), OutcomeOutbox.next_attempt_at <= now)
-            .order_by(col(OutcomeOutbox.id))
-            .limit(limit)
-        )
+def outbox_due(
+    session: Session, now: datetime, limit: int, loan_id: str | None = None
+) -> list[OutcomeOutbox]:
+    """Undelivered outcomes whose next attempt is due (optionally one loan's)."""
+    stmt = select(OutcomeOutbox).where(
+        col(OutcomeOutbox.delivered_at).is_(None), OutcomeOutbox.next_attempt_at <= now
     )
+    if loan_id is not None:
+        stmt = stmt.where(OutcomeOutbox.loan_id == loan_id)
+    return list(session.exec(stmt.order_by(col(OutcomeOutbox.id)).limit(limit)))
 
 
 def referral_of_offer(session: Session, offer_id: str) -> Referral | None:
