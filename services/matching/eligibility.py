@@ -107,11 +107,17 @@ def guaranteed_reasons(product: LoanProduct, firm: FirmFacts) -> list[str]:
     return []
 
 
-def guarantee_reasons(product: GuaranteeProduct, firm: FirmFacts, now: datetime) -> list[str]:
-    """Every rule of the guarantee product this application fails, prefixed "guarantee_"."""
+def guarantee_reasons(
+    product: GuaranteeProduct, firm: FirmFacts, now: datetime, existing_cny: Decimal = Decimal(0)
+) -> list[str]:
+    """Every rule of the guarantee product this application fails, prefixed "guarantee_".
+
+    existing_cny: what the guarantor already guarantees for this firm (counts toward the
+    product's per-firm maximum).
+    """
     reasons = [GUARANTEE_PREFIX + r for r in _common_reasons(product, firm, now)]
     if firm.pd_12m > float(product.max_pd):
         reasons.append(GUARANTEE_PREFIX + PD_ABOVE_APPETITE)
-    if firm.amount * product.coverage_ratio > product.max_per_firm_cny:
+    if existing_cny + firm.amount * product.coverage_ratio > product.max_per_firm_cny:
         reasons.append(ABOVE_PER_FIRM_MAX)
     return reasons

@@ -99,12 +99,12 @@ def _guarantee_reasons(
     out = {}
     empty = cap.Exposure(in_group=caps.in_group)
     for product in catalogue.guarantees:
-        reasons = el.guarantee_reasons(product, facts, now)
+        exposure = caps.guarantor_exposure.get(product.guarantor_org_id, empty)
+        reasons = el.guarantee_reasons(product, facts, now, exposure.firm_cny)
         limits = caps.guarantors.get(product.guarantor_org_id)
         if limits is None:
             reasons.append(cap.NO_GUARANTOR_PROFILE)
         else:
-            exposure = caps.guarantor_exposure.get(product.guarantor_org_id, empty)
             liability = facts.amount * product.coverage_ratio
             reasons += cap.guarantor_shortfalls(limits, exposure, liability)
         out[product.id] = reasons

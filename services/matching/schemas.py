@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Money = Decimal
+FIRM_REF = r"^[A-Za-z0-9._:\-]+$"
 Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=6)]
 
 
@@ -129,6 +130,8 @@ class LoanProductIn(EligibilityIn):
             raise ValueError("min_term_months is above max_term_months")
         if self.base_rate > self.max_rate:
             raise ValueError("base_rate is above max_rate")
+        if self.requires_guarantee and self.max_pd_guaranteed is None:
+            raise ValueError("a product that requires a guarantee needs max_pd_guaranteed")
         return self
 
 
@@ -222,7 +225,9 @@ class RelatedGroupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    firm_refs: list[str] = Field(min_length=2, max_length=200)
+    firm_refs: list[Annotated[str, Field(min_length=1, max_length=128, pattern=FIRM_REF)]] = Field(
+        min_length=2, max_length=200
+    )
 
 
 class RelatedGroupPublic(BaseModel):
