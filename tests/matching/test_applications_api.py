@@ -215,3 +215,53 @@ def test_guarantor_defaults_follow_the_regulation(world: World) -> None:
     world.guarantor(serves_small_micro=True)
     profile = world.matching.get("/v1/profile", headers=as_(GUARANTOR, "guarantor")).json()
     assert Decimal(profile["leverage_multiple"]) == 15
+
+
+def test_only_the_best_offers_are_returned_the_rest_are_outranked(world: World) -> None:
+    world.firm("f1")
+    world.bank()
+    products = [world.loan_product(name=f"p{k}", base_rate=f"0.0{k + 3}")["id"] for k in range(6)]
+    products += [world.loan_product(name=f"q{k}", base_rate=f"0.1{k}")["id"] for k in range(6)]
+    app = world.apply("f1")
+    assert [o["loan_product_id"] for o in app["offers"]] == products[:10]
+    assert [o["rank"] for o in app["offers"]] == list(range(1, 11))
+    for product_id in products[10:]:
+        assert _reasons(app, product_id) == ["outranked"]
+
+
+def test_agreement_needs_the_other_party_to_confirm(world: World) -> None:
+    world.bank()
+    world.guarantor()
+    body = {
+        "name": "4321",
+        "lender_org_id": BANK,
+        "guarantor_org_id": GUARANTOR,
+        "parties": [
+            {"name": "b", "role": "lender", "share": "0.2"},
+            {"name": "g", "role": "guarantor", "share": "0.8"},
+        ],
+    }
+    outsider = world.matching.post(
+        "/v1/risk-sharing-agreements", json=body, headers=as_("org_x", "lender")
+    )
+    assert outsider.status_code == 403
+    proposed = world.post(BANK, "lender", "/v1/risk-sharing-agreements", body)
+    assert proposed["status"] == "proposed" and Decimal(proposed["lender_share"]) == Decimal("0.2")
+    own = world.matching.post(
+        f"/v1/risk-sharing-agreements/{proposed['id']}/confirm", headers=as_(BANK, "lender")
+    )
+    assert own.status_code == 409
+    stranger = world.matching.get(
+        f"/v1/risk-sharing-agreements/{proposed['id']}", headers=as_("org_x", "guarantor")
+    )
+    assert stranger.status_code == 404
+    first = world.post(
+        GUARANTOR, "guarantor", f"/v1/risk-sharing-agreements/{proposed['id']}/confirm"
+    )
+    assert first["status"] == "active"
+    second = world.agreement(lender_share="0.3")
+    listed = world.matching.get("/v1/risk-sharing-agreements", headers=as_(BANK, "lender")).json()[
+        "items"
+    ]
+    statuses = {a["id"]: a["status"] for a in listed}
+    assert statuses == {first["id"]: "superseded", second["id"]: "active"}
