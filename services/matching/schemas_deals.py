@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
 
 Money = Decimal
 FIRM_REF_PATTERN = r"^[A-Za-z0-9._:\-]+$"
@@ -52,13 +53,17 @@ class OfferPublic(BaseModel):
     expires_at: datetime
 
 
-class NotOffered(BaseModel):
-    """A product combination that was not offered, and every reason why (machine-readable)."""
+class NotOffered(TypedDict):
+    """A product combination that was not offered, and every reason why (machine-readable).
+
+    A TypedDict, not a model: an application lists up to thousands of these, built by matching
+    itself, and plain dicts serialise without a Python object per entry.
+    """
 
     loan_product_id: str
     lender_org_id: str
-    guarantee_product_id: str | None = None
-    guarantor_org_id: str | None = None
+    guarantee_product_id: str | None
+    guarantor_org_id: str | None
     reasons: list[str]
 
 

@@ -160,7 +160,7 @@ def _offers_p50(bench: BenchStack, firm_ref: str, quick: bool) -> Row:
             term_months=12,
             purpose="working_capital",
             snapshot=snapshot,
-            not_offered=[n.model_dump() for n in answer.not_offered],
+            not_offered=[dict(n) for n in answer.not_offered],
         )
         with write_session(engine) as session:
             session.add(app)
