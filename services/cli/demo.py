@@ -27,6 +27,7 @@ LOAN_PRODUCTS: dict[str, list[dict[str, Any]]] = {
             "max_rate": "0.18",
             "upfront_fee_rate": "0.005",
             "max_pd": "0.06",
+            "max_pd_guaranteed": "0.12",
             "min_history_months": 12,
             "min_sales_12m_cny": "100000",
         },
@@ -74,6 +75,22 @@ LENDERS = {
     },
 }
 GUARANTOR = "Zhejiang SME Financing Guarantee"
+GUARANTOR_PROFILE = {"net_assets_cny": "2000000000", "serves_small_micro": True}
+GUARANTEE_PRODUCT = {
+    "name": "Policy guarantee for online sellers",
+    "coverage_ratio": "0.8",
+    "annual_fee_rate": "0.008",
+    "policy": True,
+    "max_pd": "0.12",
+    "max_per_firm_cny": "1000000",
+}
+# "4321": guarantor 40%, provincial re-guarantor 30%, bank 20%, local government 10%.
+RISK_SHARES = (
+    ("guarantor", "0.4"),
+    ("re_guarantor", "0.3"),
+    ("lender", "0.2"),
+    ("government", "0.1"),
+)
 
 
 def load_demo(gateway_url: str, admin_key: str, state_file: Path) -> dict[str, Any]:
@@ -115,6 +132,23 @@ def load_demo(gateway_url: str, admin_key: str, state_file: Path) -> dict[str, A
         org = admin.create_org(GUARANTOR, "guarantor")
         key = admin.create_key(org["id"], "demo")["token"]
         state["guarantors"].append({"name": GUARANTOR, "org_id": org["id"], "api_key": key})
+        bank = state["lenders"][0]
+        with SmefinClient(gateway_url, key) as guarantor:
+            guarantor.request("PUT", "/v1/profile", {"name": GUARANTOR, **GUARANTOR_PROFILE})
+            guarantor.request("POST", "/v1/guarantee-products", GUARANTEE_PRODUCT)
+            parties = [{"name": role, "role": role, "share": share} for role, share in RISK_SHARES]
+            proposed = guarantor.request(
+                "POST",
+                "/v1/risk-sharing-agreements",
+                {
+                    "name": "4321 risk sharing",
+                    "lender_org_id": bank["org_id"],
+                    "guarantor_org_id": org["id"],
+                    "parties": parties,
+                },
+            )
+        with SmefinClient(gateway_url, bank["api_key"]) as lender:
+            lender.request("POST", f"/v1/risk-sharing-agreements/{proposed['id']}/confirm")
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2))
     state_file.chmod(0o600)

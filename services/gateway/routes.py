@@ -77,4 +77,110 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
         "applications:write",
         "Accept an offer",
     ),
+    ForwardRoute(
+        "POST",
+        "/v1/guarantee-products",
+        "matching",
+        "products:write",
+        "Publish a guarantee product",
+    ),
+    ForwardRoute(
+        "GET", "/v1/guarantee-products", "matching", "products:read", "List guarantee products"
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/guarantee-products/{product_id}",
+        "matching",
+        "products:read",
+        "Read a guarantee product",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/risk-sharing-agreements",
+        "matching",
+        "products:write",
+        "Propose a risk-sharing agreement",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/risk-sharing-agreements",
+        "matching",
+        "products:read",
+        "List the caller's risk-sharing agreements",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/risk-sharing-agreements/{agreement_id}",
+        "matching",
+        "products:read",
+        "Read a risk-sharing agreement",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/risk-sharing-agreements/{agreement_id}/confirm",
+        "matching",
+        "products:write",
+        "Confirm a risk-sharing agreement proposed by the other party",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/related-party-groups",
+        "matching",
+        "firms:write",
+        "Declare firms related (one controller)",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/related-party-groups/{group_id}",
+        "matching",
+        "firms:read",
+        "Read a related-party group",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/firms/{firm_ref}/consents",
+        "matching",
+        "consents:write",
+        "Record a firm's consent to share its data",
+    ),
+    ForwardRoute(
+        "GET", "/v1/firms/{firm_ref}/consents", "matching", "firms:read", "List a firm's consents"
+    ),
+    ForwardRoute(
+        "DELETE",
+        "/v1/firms/{firm_ref}/consents/{consent_id}",
+        "matching",
+        "consents:write",
+        "Revoke a consent",
+    ),
+    ForwardRoute(
+        "GET", "/v1/referrals", "matching", "referrals:read", "List the caller's referrals"
+    ),
+    ForwardRoute(
+        "GET", "/v1/referrals/{referral_id}", "matching", "referrals:read", "Read a referral"
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/referrals/{referral_id}/events",
+        "matching",
+        "referrals:read",
+        "Every transition of a referral and its loan",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/referrals/{referral_id}/decision",
+        "matching",
+        "referrals:write",
+        "Approve or decline a referral",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/referrals/{referral_id}/firm-data",
+        "matching",
+        "referrals:read",
+        "A referred firm's metrics, score and reasons, under consent",
+    ),
+    ForwardRoute(
+        "POST", "/v1/loans/{loan_id}/events", "matching", "loans:write", "Report a loan event"
+    ),
 )

@@ -1,62 +1,93 @@
-"""Matching routes: parse, call the service, return a schema."""
+"""Catalogue routes: profiles, loan and guarantee products, agreements, related groups."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
 from sqlmodel import Session
 
 from services.matching import repository, service
-from services.matching.deps import CreditDep, EngineDep, LenderDep, PlatformDep, SettingsDep
+from services.matching.deps import (
+    CacheDep,
+    EngineDep,
+    GuarantorDep,
+    LenderDep,
+    PartyDep,
+    PlatformDep,
+    SettingsDep,
+    parse_body,
+)
 from services.matching.schemas import (
-    AcceptIn,
-    ApplicationIn,
-    ApplicationPublic,
+    AgreementIn,
+    AgreementPublic,
+    GuaranteeProductIn,
+    GuaranteeProductPublic,
+    GuarantorProfileIn,
+    GuarantorProfilePublic,
     LenderProfileIn,
     LenderProfilePublic,
     LoanProductIn,
     LoanProductPublic,
+    RelatedGroupIn,
+    RelatedGroupPublic,
 )
-from shared.errors import NotFound
-from shared.internal_auth import PrincipalDep
+from shared.errors import Forbidden, NotFound
 from shared.pagination import Page, PageParams, decode_cursor, make_page, page_params
 
 router = APIRouter(prefix="/v1")
+PageDep = Annotated[PageParams, Depends(page_params)]
+ProfilePublic = LenderProfilePublic | GuarantorProfilePublic
 
 
-@router.put("/profile", response_model=LenderProfilePublic, tags=["profiles"])
+@router.put("/profile", response_model=ProfilePublic, tags=["profiles"])
 def put_profile(
-    body: LenderProfileIn, principal: LenderDep, engine: EngineDep
-) -> LenderProfilePublic:
-    """Create or replace the calling lender's profile."""
-    return service.put_lender_profile(engine, principal.org_id, body)
+    body: Annotated[dict[str, Any], Body()],
+    principal: PartyDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> ProfilePublic:
+    """Create or replace the caller's profile (a lender's or a guarantor's, by its kind)."""
+    if principal.kind == "lender":
+        return service.put_lender_profile(
+            engine, settings, principal.org_id, parse_body(LenderProfileIn, body)
+        )
+    if principal.kind == "guarantor":
+        return service.put_guarantor_profile(
+            engine, settings, principal.org_id, parse_body(GuarantorProfileIn, body)
+        )
+    raise Forbidden("only lenders and guarantors have a profile")
 
 
-@router.get("/profile", response_model=LenderProfilePublic, tags=["profiles"])
-def get_profile(principal: LenderDep, engine: EngineDep) -> LenderProfilePublic:
-    """The calling lender's profile."""
+@router.get("/profile", response_model=ProfilePublic, tags=["profiles"])
+def get_profile(principal: PartyDep, engine: EngineDep) -> ProfilePublic:
+    """The caller's profile, with the capacity in use."""
     with Session(engine) as session:
-        profile = repository.get_lender(session, principal.org_id)
-    if profile is None:
-        raise NotFound("no profile yet: PUT /v1/profile first")
-    return LenderProfilePublic.model_validate(profile, from_attributes=True)
+        if principal.kind == "guarantor":
+            guarantor = repository.get_guarantor(session, principal.org_id)
+            if guarantor is not None:
+                return GuarantorProfilePublic.model_validate(guarantor, from_attributes=True)
+        else:
+            lender = repository.get_lender(session, principal.org_id)
+            if lender is not None:
+                return LenderProfilePublic.model_validate(lender, from_attributes=True)
+    raise NotFound("no profile yet: PUT /v1/profile first")
 
 
 @router.post("/loan-products", response_model=LoanProductPublic, status_code=201, tags=["products"])
 def post_loan_product(
-    body: LoanProductIn, principal: LenderDep, engine: EngineDep
+    body: LoanProductIn, principal: LenderDep, engine: EngineDep, cache: CacheDep
 ) -> LoanProductPublic:
     """Publish a loan product."""
-    return service.create_loan_product(engine, principal.org_id, body)
+    return service.create_loan_product(engine, cache, principal.org_id, body)
 
 
 @router.get("/loan-products", response_model=Page[LoanProductPublic], tags=["products"])
 def list_loan_products(
-    principal: LenderDep, engine: EngineDep, page: Annotated[PageParams, Depends(page_params)]
+    principal: LenderDep, engine: EngineDep, page: PageDep
 ) -> Page[LoanProductPublic]:
     """The calling lender's loan products."""
-    rows = service.list_products(
+    rows = service.list_loan_products(
         engine, principal.org_id, decode_cursor(page.cursor) or "", page.limit
     )
     result = make_page(rows, page.limit, lambda p: p.id)
@@ -77,34 +108,100 @@ def get_loan_product(product_id: str, principal: LenderDep, engine: EngineDep) -
 
 
 @router.post(
-    "/applications", response_model=ApplicationPublic, status_code=201, tags=["applications"]
+    "/guarantee-products", response_model=GuaranteeProductPublic, status_code=201, tags=["products"]
 )
-def post_application(
-    body: ApplicationIn,
-    principal: PlatformDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    credit: CreditDep,
-) -> ApplicationPublic:
-    """Apply for a firm: ranked offers and the reasons every other product was not offered."""
-    return service.create_application(engine, settings, credit, principal, body)
+def post_guarantee_product(
+    body: GuaranteeProductIn, principal: GuarantorDep, engine: EngineDep, cache: CacheDep
+) -> GuaranteeProductPublic:
+    """Publish a guarantee product."""
+    return service.create_guarantee_product(engine, cache, principal.org_id, body)
+
+
+@router.get("/guarantee-products", response_model=Page[GuaranteeProductPublic], tags=["products"])
+def list_guarantee_products(
+    principal: GuarantorDep, engine: EngineDep, page: PageDep
+) -> Page[GuaranteeProductPublic]:
+    """The calling guarantor's guarantee products."""
+    rows = service.list_guarantee_products(
+        engine, principal.org_id, decode_cursor(page.cursor) or "", page.limit
+    )
+    result = make_page(rows, page.limit, lambda p: p.id)
+    return Page[GuaranteeProductPublic](
+        items=[
+            GuaranteeProductPublic.model_validate(p, from_attributes=True) for p in result.items
+        ],
+        next_cursor=result.next_cursor,
+    )
 
 
 @router.get(
-    "/applications/{application_id}", response_model=ApplicationPublic, tags=["applications"]
+    "/guarantee-products/{product_id}", response_model=GuaranteeProductPublic, tags=["products"]
 )
-def get_application(
-    application_id: str, principal: PrincipalDep, engine: EngineDep
-) -> ApplicationPublic:
-    """One of the caller's applications."""
-    return service.get_application(engine, principal, application_id)
+def get_guarantee_product(
+    product_id: str, principal: GuarantorDep, engine: EngineDep
+) -> GuaranteeProductPublic:
+    """One of the calling guarantor's guarantee products."""
+    with Session(engine) as session:
+        product = repository.get_guarantee_product(session, product_id)
+    if product is None or product.guarantor_org_id != principal.org_id:
+        raise NotFound(f"guarantee product {product_id!r} not found")
+    return GuaranteeProductPublic.model_validate(product, from_attributes=True)
 
 
 @router.post(
-    "/applications/{application_id}/accept", response_model=ApplicationPublic, tags=["applications"]
+    "/risk-sharing-agreements", response_model=AgreementPublic, status_code=201, tags=["agreements"]
 )
-def accept(
-    application_id: str, body: AcceptIn, principal: PlatformDep, engine: EngineDep
-) -> ApplicationPublic:
-    """Take one offer of an application."""
-    return service.accept_offer(engine, principal, application_id, body.offer_id)
+def post_agreement(body: AgreementIn, principal: PartyDep, engine: EngineDep) -> AgreementPublic:
+    """Propose a risk-sharing agreement (loss shares of named parties summing to 100%)."""
+    return service.propose_agreement(engine, principal, body)
+
+
+@router.get("/risk-sharing-agreements", response_model=Page[AgreementPublic], tags=["agreements"])
+def list_agreements(principal: PartyDep, engine: EngineDep, page: PageDep) -> Page[AgreementPublic]:
+    """The agreements the caller is party to."""
+    with Session(engine) as session:
+        rows = repository.agreements_of(
+            session, principal.org_id, decode_cursor(page.cursor) or "", page.limit
+        )
+    result = make_page(rows, page.limit, lambda a: a.id)
+    return Page[AgreementPublic](
+        items=[service.agreement_public(a) for a in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.get(
+    "/risk-sharing-agreements/{agreement_id}", response_model=AgreementPublic, tags=["agreements"]
+)
+def get_agreement(agreement_id: str, principal: PartyDep, engine: EngineDep) -> AgreementPublic:
+    """One agreement the caller is party to."""
+    return service.visible_agreement(engine, principal, agreement_id)
+
+
+@router.post(
+    "/risk-sharing-agreements/{agreement_id}/confirm",
+    response_model=AgreementPublic,
+    tags=["agreements"],
+)
+def confirm_agreement(
+    agreement_id: str, principal: PartyDep, engine: EngineDep, cache: CacheDep
+) -> AgreementPublic:
+    """The counterparty confirms a proposed agreement; it then backs guaranteed offers."""
+    return service.confirm_agreement(engine, cache, principal, agreement_id)
+
+
+@router.post(
+    "/related-party-groups", response_model=RelatedGroupPublic, status_code=201, tags=["firms"]
+)
+def post_related_group(
+    body: RelatedGroupIn, principal: PlatformDep, engine: EngineDep
+) -> RelatedGroupPublic:
+    """Declare some of the caller's firms related: concentration limits apply to the group."""
+    return service.declare_related_group(engine, principal, body)
+
+
+@router.get("/related-party-groups/{group_id}", response_model=RelatedGroupPublic, tags=["firms"])
+def get_related_group(
+    group_id: str, principal: PlatformDep, engine: EngineDep
+) -> RelatedGroupPublic:
+    """One of the caller's related-party groups."""
+    return service.get_related_group(engine, principal, group_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
+
 CENT = Decimal("0.01")
 
 
@@ -31,17 +33,32 @@ def monthly_payment(amount: Decimal, annual_rate: Decimal, term_months: int) -> 
 
 
 def effective_annual_rate(
-    net_received: Decimal, payments: list[Decimal], *, tol: float = 1e-10
+    net_received: Decimal, payments: list[Decimal], *, tol: float = 1e-12
 ) -> Decimal:
     """The annual rate i with (1+i)^(1/12)-compounded payments worth exactly what was received."""
     received = float(net_received)
     flows = [float(p) for p in payments]
     if received <= 0:
         raise ValueError("nothing received")
+    times = range(1, len(flows) + 1)
 
     def pv(monthly: float) -> float:
-        return sum(f / (1 + monthly) ** (k + 1) for k, f in enumerate(flows)) - received
+        return sum(f / (1 + monthly) ** t for t, f in zip(times, flows, strict=True)) - received
 
+    # Newton from the payments' average return; PV falls monotonically in the rate, so when a
+    # step leaves the sane range the bracketing bisection below finishes the job.
+    monthly = max(sum(flows) / received - 1, 0.0) / max(len(flows), 1)
+    for _ in range(50):
+        value = pv(monthly)
+        slope = -sum(t * f / (1 + monthly) ** (t + 1) for t, f in zip(times, flows, strict=True))
+        if slope == 0:
+            break
+        step = value / slope
+        monthly -= step
+        if not -0.99 < monthly < 10.0:
+            break
+        if abs(step) < tol:
+            return Decimal(str(round((1 + monthly) ** 12 - 1, 6)))
     lo, hi = -0.99, 10.0
     if pv(lo) < 0:
         return Decimal("-0.99")
@@ -107,3 +124,52 @@ def quote(
         total_cost=total_cost,
         all_in_annual_cost=effective_annual_rate(amount - upfront, flows),
     )
+
+
+def rate_for_float(
+    base_rate: float, premium_per_pd: float, max_rate: float, pd_priced: float
+) -> float:
+    """annual_rate_for in float, for the screening loop (the offer itself is priced in Decimal)."""
+    return min(base_rate + premium_per_pd * round(pd_priced, 6), max_rate)
+
+
+def all_in_costs(
+    *,
+    amount: float,
+    term_months: int,
+    annual_rates: np.ndarray,
+    upfront_fee_rates: np.ndarray,
+    guarantee_fee_rates: np.ndarray,
+) -> np.ndarray:
+    """Effective annual rates of many quotes at once (float; ranks candidates before Decimal).
+
+    Same cash flows as `quote`: level payments, upfront fee withheld, and a monthly guarantee fee
+    on the covered balance (guarantee_fee_rates are fee rate x coverage). Newton on the monthly
+    rate, vectorised over candidates.
+    """
+    n = term_months
+    r = annual_rates / 12.0
+    k = np.arange(n, dtype=float)
+    growth = (1.0 + r)[:, None] ** np.arange(n + 1, dtype=float)[None, :]
+    total = growth[:, n]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        payment = np.where(r > 0, amount * r * total / (total - 1.0), amount / n)
+        # balance at the start of month k of a level-payment loan
+        balance = np.where(
+            (r > 0)[:, None],
+            amount * (total[:, None] - growth[:, :n]) / (total - 1.0)[:, None],
+            amount * (1.0 - k[None, :] / n),
+        )
+    flows = payment[:, None] + balance * guarantee_fee_rates[:, None] / 12.0
+    received = amount * (1.0 - upfront_fee_rates)
+    m = np.maximum(annual_rates / 12.0, 1e-4)
+    times = k + 1.0
+    for _ in range(30):
+        disc = (1.0 + m)[:, None] ** -times[None, :]
+        f = (flows * disc).sum(axis=1) - received
+        df = -(flows * disc * times[None, :] / (1.0 + m)[:, None]).sum(axis=1)
+        step = f / df
+        m = np.maximum(m - step, -0.99)
+        if float(np.max(np.abs(step))) < 1e-12:
+            break
+    return np.asarray((1.0 + m) ** 12 - 1.0)
