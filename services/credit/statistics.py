@@ -74,8 +74,15 @@ def sales_statistics(
         if firms < MIN_CELL_FIRMS:
             cells.append(
                 SalesCell(
-                    month=month, group=grp, firms=None, active_firms=None, sales_cny=None,
-                    net_sales_cny=None, refund_rate=None, growth_mom=None, suppressed=True,
+                    month=month,
+                    group=grp,
+                    firms=None,
+                    active_firms=None,
+                    sales_cny=None,
+                    net_sales_cny=None,
+                    refund_rate=None,
+                    growth_mom=None,
+                    suppressed=True,
                 )
             )
             continue

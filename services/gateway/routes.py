@@ -183,4 +183,12 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
     ForwardRoute(
         "POST", "/v1/loans/{loan_id}/events", "matching", "loans:write", "Report a loan event"
     ),
+    # statistics (operators)
+    ForwardRoute(
+        "GET",
+        "/v1/statistics",
+        "matching",
+        "statistics:read",
+        "SME operating statistics by region, industry and size class (JSON or CSV)",
+    ),
 )

@@ -17,6 +17,7 @@ SCOPES: dict[str, str] = {
     "consents:write": "record and revoke the caller's firms' consents",
     "models:read": "read the model registry",
     "models:write": "promote model versions",
+    "statistics:read": "read SME operating statistics (sales and financing, small cells suppressed)",
     "orgs:admin": "create organisations and keys for any organisation",
     "keys:manage": "list and revoke the caller's own keys",
 }

@@ -15,6 +15,7 @@ from services.matching import outcomes, referrals
 from services.matching.api import router
 from services.matching.api_deals import router as deals_router
 from services.matching.catalogue import CatalogueCache
+from services.matching.statistics_api import router as statistics_router
 from services.matching.config import MatchingSettings, get_settings
 from services.matching.credit_client import CreditClient
 from shared.db import make_engine
@@ -70,4 +71,5 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(deals_router)
+    app.include_router(statistics_router)
     return app

@@ -82,7 +82,24 @@ class CreditClient:
         if resp.status_code >= 400 and resp.status_code != 409:
             raise OutcomeRejected(f"credit rejected the outcome: {resp.text[:200]}")
 
+    def sales_statistics(self, principal: Principal, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Credit's monthly sales statistics (operators), asked on the operator's behalf."""
+        try:
+            resp = self._http.get(
+                "/v1/statistics/sales",
+                params=params,
+                headers=internal_headers(principal, self._secret),
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
+        if resp.status_code >= 500:
+            raise ServiceUnavailable("credit service failed to compute sales statistics")
+        if resp.status_code >= 400:
+            raise AppError(f"credit refused the statistics: {resp.text[:200]}", status=502)
+        return resp.json()  # type: ignore[no-any-return]
+
     def close(self) -> None:
         """Release pooled connections (a client passed in belongs to its owner)."""
         if self._owns_http:
             self._http.close()
+

@@ -36,7 +36,9 @@ def test_grouped_monthly_sales_with_small_cells_suppressed(credit: TestClient) -
     beijing = cells[("2026-04", "110000")]
     assert beijing["suppressed"] and beijing["sales_cny"] is None
 
-    csv_text = credit.get("/v1/statistics/sales", params=params | {"format": "csv"}, headers=ADMIN).text
+    csv_text = credit.get(
+        "/v1/statistics/sales", params=params | {"format": "csv"}, headers=ADMIN
+    ).text
     assert csv_text.splitlines()[0].startswith("month,group,firms")
     assert len(csv_text.splitlines()) == 1 + len(cells)
 
@@ -46,5 +48,7 @@ def test_statistics_are_for_operators_and_validate_months(credit: TestClient) ->
     assert credit.get("/v1/statistics/sales", params=params).status_code == 403
     r = credit.get("/v1/statistics/sales", params=params, headers=ADMIN)
     assert r.status_code == 400 and r.json()["errors"][0]["location"] == "query.month_from"
-    bad = credit.get("/v1/statistics/sales", params={"month_from": "2026-13", "month_to": "x"}, headers=ADMIN)
+    bad = credit.get(
+        "/v1/statistics/sales", params={"month_from": "2026-13", "month_to": "x"}, headers=ADMIN
+    )
     assert bad.status_code == 422

@@ -125,7 +125,11 @@ def run_load(
                     else:
                         r = http.post(
                             "/v1/applications",
-                            json={"firm_ref": rng.choice(seed_firms), "amount_cny": "5000", "term_months": 6},
+                            json={
+                                "firm_ref": rng.choice(seed_firms),
+                                "amount_cny": "5000",
+                                "term_months": 6,
+                            },
                         )
                         status = r.status_code
                         record("application", started, status)

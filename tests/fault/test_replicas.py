@@ -53,7 +53,9 @@ def replicated(tmp_path: Path, model_dir: Path) -> Iterator[tuple[stack_mod.Stac
         for name in names_by_service["credit"]:
             stack_mod.start_process(running, "credit", env, running.log_dir, name=name)
         stack_mod.wait_ready(running)
-        credit_lb = RoundRobinBalancer([("127.0.0.1", ports[n]) for n in names_by_service["credit"]])
+        credit_lb = RoundRobinBalancer(
+            [("127.0.0.1", ports[n]) for n in names_by_service["credit"]]
+        )
         balancers.append(credit_lb)
         wired = dict(
             env,
@@ -63,7 +65,9 @@ def replicated(tmp_path: Path, model_dir: Path) -> Iterator[tuple[stack_mod.Stac
         for name in names_by_service["matching"]:
             stack_mod.start_process(running, "matching", wired, running.log_dir, name=name)
         stack_mod.wait_ready(running)
-        matching_lb = RoundRobinBalancer([("127.0.0.1", ports[n]) for n in names_by_service["matching"]])
+        matching_lb = RoundRobinBalancer(
+            [("127.0.0.1", ports[n]) for n in names_by_service["matching"]]
+        )
         balancers.append(matching_lb)
         wired["SMEFIN_GATEWAY_MATCHING_URL"] = matching_lb.url
         for name in names_by_service["gateway"]:
@@ -91,15 +95,26 @@ def test_replica_killed_mid_load_loses_no_acknowledged_write(
         lend.request(
             "PUT",
             "/v1/profile",
-            {"lender_kind": "bank", "name": "Load Bank", "net_assets_cny": "1000000000", "lending_budget_cny": "100000000"},
+            {
+                "lender_kind": "bank",
+                "name": "Load Bank",
+                "net_assets_cny": "1000000000",
+                "lending_budget_cny": "100000000",
+            },
         )
         lend.request(
             "POST",
             "/v1/loan-products",
             {
-                "name": "Load loan", "min_amount_cny": "1000", "max_amount_cny": "100000",
-                "min_term_months": 1, "max_term_months": 12, "base_rate": "0.05",
-                "risk_premium_per_pd": "1", "max_rate": "0.24", "max_pd": "0.99",
+                "name": "Load loan",
+                "min_amount_cny": "1000",
+                "max_amount_cny": "100000",
+                "min_term_months": 1,
+                "max_term_months": 12,
+                "base_rate": "0.05",
+                "risk_premium_per_pd": "1",
+                "max_rate": "0.24",
+                "max_pd": "0.99",
             },
         )
     seed_firms = []
