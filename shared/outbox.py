@@ -10,11 +10,13 @@ serves them as `GET /v1/events` and webhooks.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -29,9 +31,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from shared.db import UTCDateTime, utcnow
+from shared.errors import Forbidden
+from shared.internal_auth import PrincipalDep
 from shared.request_context import current_request_id
 
 OUTBOX_TABLE = "outbox_event"
@@ -124,3 +129,23 @@ def read_after(session: Session, after: int, limit: int) -> list[dict[str, Any]]
         }
         for row in rows
     ]
+
+
+def internal_events_router(engine_of: Callable[[Request], Engine]) -> APIRouter:
+    """`GET /v1/internal/events?after=&limit=`: the outbox feed, for internal callers only."""
+    router = APIRouter(prefix="/v1/internal", include_in_schema=False)
+
+    @router.get("/events")
+    def internal_events(
+        request: Request,
+        principal: PrincipalDep,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    ) -> dict[str, Any]:
+        """Events after a sequence number, oldest first (the gateway's collector reads this)."""
+        if principal.kind != "service":
+            raise Forbidden("the events feed is for internal callers")
+        with Session(engine_of(request)) as session:
+            return {"items": read_after(session, after, limit)}
+
+    return router

@@ -16,6 +16,7 @@ from services.credit.api import router
 from services.credit.config import CreditSettings, get_settings
 from services.credit.scoring import registry
 from shared.db import make_engine
+from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 log = logging.getLogger("smefin.credit")
@@ -54,4 +55,5 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
         engine_getter=lambda: getattr(app.state, "engine", None),
     )
     app.include_router(router)
+    app.include_router(internal_events_router(lambda request: request.app.state.engine))
     return app

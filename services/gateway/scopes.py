@@ -15,6 +15,9 @@ SCOPES: dict[str, str] = {
     "models:write": "promote model versions",
     "orgs:admin": "create organisations and keys for any organisation",
     "keys:manage": "list and revoke the caller's own keys",
+    "events:read": "list the caller's organisation's events",
+    "webhooks:manage": "register, rotate, replay and remove the caller's webhook endpoints",
+    "audit:read": "query the audit log of every organisation",
 }
 
 DEFAULT_SCOPES: dict[str, list[str]] = {
@@ -26,8 +29,24 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
         "applications:write",
         "applications:read",
         "keys:manage",
+        "events:read",
+        "webhooks:manage",
     ],
-    "lender": ["products:write", "products:read", "applications:read", "keys:manage"],
-    "guarantor": ["products:write", "products:read", "applications:read", "keys:manage"],
+    "lender": [
+        "products:write",
+        "products:read",
+        "applications:read",
+        "keys:manage",
+        "events:read",
+        "webhooks:manage",
+    ],
+    "guarantor": [
+        "products:write",
+        "products:read",
+        "applications:read",
+        "keys:manage",
+        "events:read",
+        "webhooks:manage",
+    ],
 }
 ORG_KINDS = ("platform", "lender", "guarantor")

@@ -11,6 +11,7 @@ from services.matching.api import router
 from services.matching.config import MatchingSettings, get_settings
 from services.matching.credit_client import CreditClient
 from shared.db import make_engine
+from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 
@@ -34,4 +35,5 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         engine_getter=lambda: getattr(app.state, "engine", None),
     )
     app.include_router(router)
+    app.include_router(internal_events_router(lambda request: request.app.state.engine))
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db import MinorUnits, UTCDateTime, naming_metadata, utcnow
+from shared.outbox import outbox_table
 
 matching_registry = registry(metadata=naming_metadata())
 Rate = Numeric(10, 6, asdecimal=True)
@@ -110,3 +111,7 @@ class Offer(MatchingBase, table=True):
     status: str = Field(default="offered", max_length=16)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Domain events, written in the same transaction as the change they describe (shared/outbox.py).
+outbox_event = outbox_table(matching_registry.metadata)

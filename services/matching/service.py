@@ -28,6 +28,7 @@ from services.matching.schemas import (
 from shared.db import utcnow, write_session
 from shared.errors import Conflict, NotFound
 from shared.internal_auth import Principal
+from shared.outbox import emit
 
 # Small loan companies: one borrower <= 10% of net assets, with related parties <= 15%
 # (NFRA interim measures, 2025). Banks follow their own prudential limits.
@@ -148,6 +149,17 @@ def create_application(
         session.add(application)
         session.flush()
         session.add_all(offers)
+        emit(
+            session,
+            org_ids=[principal.org_id],
+            type="application.created",
+            data={
+                "application_id": application.id,
+                "firm_ref": application.firm_ref,
+                "status": application.status,
+                "offers": len(offers),
+            },
+        )
         session.commit()
     return application_public(application, offers)
 
@@ -203,6 +215,18 @@ def accept_offer(
             session.add(offer)
         application.status = "accepted"
         session.add(application)
+        emit(
+            session,
+            org_ids=[application.platform_org_id, chosen.lender_org_id],
+            type="offer.accepted",
+            data={
+                "application_id": application.id,
+                "offer_id": chosen.id,
+                "firm_ref": application.firm_ref,
+                "lender_org_id": chosen.lender_org_id,
+                "amount_cny": chosen.amount_cny,
+            },
+        )
         session.commit()
         return application_public(application, offers)
 
