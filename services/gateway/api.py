@@ -85,11 +85,9 @@ def _forward_endpoint(route: ForwardRoute) -> Any:
     stream = route.stream
 
     async def endpoint(request: Request) -> Response:
-        principal, decision = await admit(request, scope_needed)
+        principal, _ = await admit(request, scope_needed)
         forwarder: Forwarder = request.app.state.forwarder
-        response = await forwarder.forward(request, service_name, principal, stream=stream)
-        response.headers.update(decision.headers())
-        return response
+        return await forwarder.forward(request, service_name, principal, stream=stream)
 
     return endpoint
 

@@ -58,6 +58,7 @@ async def admit(request: Request, scope: str | None) -> tuple[Principal, Decisio
         decision = await limiter.take(key, rate, burst)
     if not decision.allowed:
         raise RateLimited(decision)
+    request.state.ratelimit = decision
     return principal, decision
 
 

@@ -45,6 +45,14 @@ class Decision:
             "RateLimit-Reset": str(self.reset_s),
         }
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The same headers, as ASGI header pairs."""
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(self.reset_s).encode()),
+        ]
+
 
 def _decision(allowed: bool, tokens: float, rate: float, burst: int) -> Decision:
     missing = max(0.0, 1.0 - tokens)
