@@ -23,7 +23,7 @@ class GatewaySettings(ServiceSettings):
     matching_url: str = "http://127.0.0.1:8002"
     # Upstream budget: connect fast or fail fast, so a dead service answers 503 within 1 s.
     upstream_connect_timeout_s: float = 0.5
-    upstream_timeout_s: float = 30.0
+    upstream_timeout_s: float = 10.0
     bulk_upstream_timeout_s: float = 3600.0
     upstream_pool_size: int = 256
     # How long a verified key is trusted without a database read (revocation delay bound).

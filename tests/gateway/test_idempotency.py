@@ -77,7 +77,9 @@ def test_streamed_upload_409_while_running_then_replay(full_gateway: RunningGate
     ]
     headers = {"Idempotency-Key": "upload-1", "Content-Type": "application/x-ndjson"}
     with full_gateway.client(token) as c:
-        assert c.put("/v1/firms/idem-shop", json={"industry": "retail", "region_code": "330106"}).status_code in {200, 201}
+        assert c.put(
+            "/v1/firms/idem-shop", json={"industry": "retail", "region_code": "330106"}
+        ).status_code in {200, 201}
         result: dict[str, object] = {}
 
         def slow() -> None:
