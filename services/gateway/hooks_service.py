@@ -44,7 +44,20 @@ def list_events(
         if type_:
             stmt = stmt.where(GatewayEvent.type == type_)
         rows = session.exec(stmt.order_by(col(GatewayEvent.seq)).limit(limit + 1)).all()
-        return [(r.seq or 0, EventPublic.model_validate(r, from_attributes=True)) for r in rows]
+        return [
+            (
+                r.seq or 0,
+                EventPublic(
+                    id=r.event_id,
+                    type=r.type,
+                    source=r.source,
+                    data=r.data,
+                    request_id=r.request_id,
+                    created_at=r.created_at,
+                ),
+            )
+            for r in rows
+        ]
 
 
 def _endpoint_public(ep: WebhookEndpoint) -> WebhookEndpointPublic:
