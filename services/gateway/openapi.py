@@ -197,6 +197,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if method == "post":
                 op.setdefault("parameters", []).append(IDEMPOTENCY_PARAM)
             responses = op.setdefault("responses", {})
+            fr = forward.get(key)
+            if fr is not None and fr.also_answers:
+                success = next((c for c in responses if c.startswith("2")), None)
+                for code in fr.also_answers:
+                    if success is not None and str(code) not in responses:
+                        responses[str(code)] = dict(responses[success])
             for code, text in PROBLEMS.items():
                 if code == "404" and "{" not in path:
                     continue
