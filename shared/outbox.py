@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from shared.db import UTCDateTime, utcnow
+from shared.domain_metrics import EVENTS_EMITTED
 from shared.errors import Forbidden
 from shared.internal_auth import PrincipalDep
 from shared.request_context import current_request_id
@@ -109,6 +110,8 @@ def emit(session: Session, *, org_ids: list[str], type: str, data: dict[str, Any
             created_at=utcnow(),
         )
     )
+    # Counted when written, not committed: a rolled-back change over-counts by its events.
+    EVENTS_EMITTED.labels(type).inc()
     return event_id
 
 

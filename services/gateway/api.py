@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from services.gateway import repository, service
 from services.gateway.deps import AdminDep, EngineDep, KeysDep, admit
@@ -78,6 +79,18 @@ async def delete_api_key(
     return revoked
 
 
+class _TemplateRoute(Route):
+    """A plain Starlette route that names itself in the scope, as FastAPI's routes do, so
+    metrics, logs and the audit log see the route template, never the raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Match as usual and record this route."""
+        match, child = super().matches(scope)
+        if match is not Match.NONE:
+            child["route"] = self
+        return match, child
+
+
 def _forward_endpoint(route: ForwardRoute) -> Any:
     """A raw Starlette endpoint: no FastAPI dependency solving on the hot path."""
     scope_needed = route.scope
@@ -96,5 +109,5 @@ def include_forward_routes(app: FastAPI) -> None:
     """Register every forwarded route of the table on the app (described by openapi.py)."""
     for route in FORWARD_ROUTES:
         app.router.routes.append(
-            Route(route.path, _forward_endpoint(route), methods=[route.method])
+            _TemplateRoute(route.path, _forward_endpoint(route), methods=[route.method])
         )

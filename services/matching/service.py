@@ -26,6 +26,7 @@ from services.matching.schemas import (
     OfferPublic,
 )
 from shared.db import utcnow, write_session
+from shared.domain_metrics import APPLICATIONS_CREATED, OFFERS_MADE
 from shared.errors import Conflict, NotFound
 from shared.internal_auth import Principal
 from shared.outbox import emit
@@ -161,6 +162,8 @@ def create_application(
             },
         )
         session.commit()
+    APPLICATIONS_CREATED.inc()
+    OFFERS_MADE.inc(len(offers))
     return application_public(application, offers)
 
 

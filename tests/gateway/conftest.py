@@ -54,7 +54,8 @@ def services_stack(
     env = dict(os.environ)
     env.update(
         SMEFIN_INTERNAL_SECRET=TEST_SECRET,
-        SMEFIN_LOG_LEVEL="WARNING",
+        # INFO: the access lines are what test_observability reads for request ids.
+        SMEFIN_LOG_LEVEL="INFO",
         SMEFIN_ENV="test",
         SMEFIN_CREDIT_MODEL_DIR=str(model_dir),
         SMEFIN_CREDIT_DATABASE_URL=urls["credit"],

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from services.credit.ingest.rows import CleanRow
 from services.credit.models import Firm, FirmMonthBuyer, FirmMonthMetric, SalesTransaction
 from shared.db import utcnow, write_session
+from shared.domain_metrics import TRANSACTIONS_INGESTED
 from shared.outbox import emit
 
 IN_BATCH = 2_000
@@ -152,6 +153,7 @@ def write_chunk(engine: Engine, platform_org_id: str, rows: list[CleanRow]) -> C
                 },
             )
         session.commit()
+    TRANSACTIONS_INGESTED.inc(len(fresh))
     outcome.inserted = len(fresh)
     return outcome
 
