@@ -50,3 +50,17 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
     ],
 }
 ORG_KINDS = ("platform", "lender", "guarantor")
+
+
+def scope_table_markdown() -> str:
+    """The scope table of docs/api.md (a test keeps the page equal to this)."""
+    kinds = ("admin", "platform", "lender", "guarantor")
+    lines = [
+        "| scope | allows | " + " | ".join(kinds) + " |",
+        "|---|---|" + "---|" * len(kinds),
+    ]
+    for scope, text in SCOPES.items():
+        marks = " | ".join("x" if scope in DEFAULT_SCOPES[k] else "" for k in kinds)
+        lines.append(f"| `{scope}` | {text} | {marks} |")
+    return "\n".join(lines)
+
