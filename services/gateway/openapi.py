@@ -200,9 +200,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             fr = forward.get(key)
             if fr is not None and fr.also_answers:
                 success = next((c for c in responses if c.startswith("2")), None)
-                for code in fr.also_answers:
-                    if success is not None and str(code) not in responses:
-                        responses[str(code)] = dict(responses[success])
+                for extra in fr.also_answers:
+                    if success is not None and str(extra) not in responses:
+                        responses[str(extra)] = dict(responses[success])
             for code, text in PROBLEMS.items():
                 if code == "404" and "{" not in path:
                     continue

@@ -63,4 +63,3 @@ def scope_table_markdown() -> str:
         marks = " | ".join("x" if scope in DEFAULT_SCOPES[k] else "" for k in kinds)
         lines.append(f"| `{scope}` | {text} | {marks} |")
     return "\n".join(lines)
-

@@ -1,4 +1,4 @@
-"""Keys (format, hash only, expiry, revocation, last use) and scopes (declared, 403 when missing)."""
+"""Keys (format, hash only, expiry, revocation, last use) and scopes (declared; 403 if missing)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_every_route_declares_a_known_scope(gateway: RunningGateway) -> None:
 
 
 def test_key_format_hash_only_and_last_used(gateway: RunningGateway) -> None:
-    org_id, token = gateway.new_org("platform")
+    _, token = gateway.new_org("platform")
     prefix, key_id, secret = token.split("_", 2)
     assert prefix == "smf" and len(secret) >= 32
     with gateway.client(token) as c:

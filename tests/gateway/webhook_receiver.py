@@ -71,7 +71,7 @@ def main() -> None:
                 "status": status,
                 "body": json.loads(body),
             }
-            with open(log_file, "a") as log:  # noqa: PTH123
+            with open(log_file, "a") as log:
                 log.write(json.dumps(entry) + "\n")
             self.send_response(status)
             self.send_header("content-length", "0")

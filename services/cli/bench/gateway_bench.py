@@ -21,7 +21,8 @@ def _load(
     for k, v in headers.items():
         cmd += ["--header", f"{k}: {v}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration_s + 120)  # noqa: S603
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _direct(bench: BenchStack) -> dict[str, str]:
