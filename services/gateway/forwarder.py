@@ -1,11 +1,15 @@
 """Forward a public request to the owning service with the signed principal (aiohttp pool).
 
-Why aiohttp and not httpx.AsyncClient: in the trial the httpx proxy reached 0.06 of direct
-throughput and aiohttp 0.43. httpx's default pool keeps only 20 keep-alive connections
-(`max_keepalive_connections=20`) so with 32 concurrent callers a third of the requests open and
-tear down a TCP connection, and each request pays for pure-Python HTTP/1.1 parsing (h11) and
-anyio's per-request task and lock machinery. aiohttp parses with llhttp in C and here keeps a
-pool as large as the concurrency (`upstream_pool_size`), so every request reuses a connection.
+Why aiohttp and not httpx.AsyncClient (the trial: 0.06 of direct throughput with httpx, 0.43
+with aiohttp). The connection pool was not the cause: on the same burst of 32 concurrent
+requests both clients kept 32 upstream connections alive. The cause is client CPU per request:
+`python -m services.cli.bench.proxy_client_probe` shows httpx spending an order of magnitude more
+CPU per request than aiohttp (pure-Python HTTP/1.1 parsing in h11, anyio and httpcore pool
+bookkeeping that grows with the number of requests in flight), while aiohttp parses with llhttp
+in C. A proxy sharing two cores with the service is CPU-bound, so that CPU is throughput lost.
+The rest of the hot path avoids the same trap: no FastAPI dependency solving (a raw route), no
+thread hop or database read for a cached key, pure ASGI middleware only, and a principal
+signature reused within the same second.
 """
 
 from __future__ import annotations
