@@ -20,8 +20,10 @@ from typing import Any, Protocol
 
 import orjson
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.deps import principal_of
@@ -32,6 +34,7 @@ from shared.errors import AppError, Conflict, Unprocessable, field_error, proble
 log = logging.getLogger("smefin.gateway.idempotency")
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
+PURGE_EVERY = 500
 # Response headers worth replaying.
 _KEEP_HEADERS = ("content-type", "location", "retry-after")
 
@@ -69,10 +72,22 @@ class DatabaseIdempotencyStore:
     def __init__(self, engine: Engine, ttl_s: int) -> None:
         self.engine = engine
         self.ttl = timedelta(seconds=ttl_s)
+        self._claims = 0
 
     async def begin(self, org_id: str, key: str, fingerprint: str | None) -> Stored | None:
         """Insert a running record unless a live one exists."""
+        self._claims += 1
+        if self._claims % PURGE_EVERY == 1:
+            await run_in_threadpool(self._purge)
         return await run_in_threadpool(self._begin, org_id, key, fingerprint)
+
+    def _purge(self) -> None:
+        # Expired records are dead weight; sweep them now and then rather than on a timer.
+        with write_session(self.engine) as session:
+            session.execute(
+                delete(IdempotencyRecord).where(col(IdempotencyRecord.expires_at) <= utcnow())
+            )
+            session.commit()
 
     def _begin(self, org_id: str, key: str, fingerprint: str | None) -> Stored | None:
         now = utcnow()

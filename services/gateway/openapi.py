@@ -61,6 +61,8 @@ PROBLEMS = {
     "403": "The API key lacks the scope this operation needs",
     "404": "Not found, or not the caller's (no existence leak)",
     "409": "Conflict, or the same Idempotency-Key is still being processed",
+    "413": "Request body too large",
+    "415": "Unsupported request media type",
     "422": "Invalid input; or an Idempotency-Key reused with another body",
     "429": "Rate limit exceeded (see Retry-After and RateLimit headers)",
     "503": "The owning service is unavailable (see Retry-After)",
@@ -207,6 +209,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 if code == "404" and "{" not in path:
                     continue
                 if code == "409" and method != "post" and "{" not in path:
+                    continue
+                if code in {"413", "415"} and "requestBody" not in op:
                     continue
                 responses[code] = {
                     "description": text,

@@ -115,3 +115,21 @@ def test_streamed_upload_409_while_running_then_replay(full_gateway: RunningGate
             headers=headers,
         )
         assert changed.status_code == 422
+
+
+def test_keys_expire_after_the_ttl(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gw: RunningGateway = start_gateway(idempotency_ttl_s=1)
+    with gw.admin() as admin:
+        first = admin.post(
+            "/v1/organizations",
+            json={"name": "a", "kind": "lender"},
+            headers={"Idempotency-Key": "t"},
+        )
+        time.sleep(1.2)
+        later = admin.post(
+            "/v1/organizations",
+            json={"name": "b", "kind": "lender"},
+            headers={"Idempotency-Key": "t"},
+        )
+    assert first.status_code == later.status_code == 201
+    assert first.json()["id"] != later.json()["id"]
