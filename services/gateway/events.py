@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from services.gateway.models import EventCursor, GatewayEvent, WebhookDelivery, WebhookEndpoint
 from shared.db import utcnow, write_session
@@ -93,7 +93,7 @@ def store_events(engine: Engine, service: str, events: list[dict[str, Any]]) -> 
 
 def cursor_of(engine: Engine, service: str) -> int:
     """The last outbox sequence number collected from a service."""
-    with write_session(engine) as session:
+    with Session(engine) as session:
         cursor = session.get(EventCursor, service)
         return cursor.last_seq if cursor else 0
 

@@ -21,7 +21,7 @@ import orjson
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from services.gateway.config import GatewaySettings
 from services.gateway.models import GatewayEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -93,6 +93,15 @@ def _backoff(attempts: int, schedule: list[float]) -> timedelta | None:
 
 def _claim(engine: Engine) -> list[tuple[WebhookDelivery, WebhookEndpoint, GatewayEvent]]:
     now = utcnow()
+    # Look before taking the write lock (on SQLite a write transaction locks the database).
+    with Session(engine) as session:
+        due = session.exec(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
+            .limit(1)
+        ).first()
+    if due is None:
+        return []
     with write_session(engine) as session:
         stmt = (
             select(WebhookDelivery)
