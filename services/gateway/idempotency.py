@@ -318,33 +318,48 @@ class IdempotencyMiddleware:
         body: list[bytes] = []
         size = 0
         limit = self.state_getter().settings.idempotency_max_body_bytes
+        settled = False
+
+        async def settle() -> None:
+            nonlocal settled
+            settled = True
+            status = int(start.get("status", 500))
+            # Only final answers are kept: a 5xx or 429 may succeed on retry.
+            if status >= 500 or status == 429 or size > limit:
+                await store.release(org, key)
+                return
+            headers = {
+                k.decode(): v.decode("latin-1")
+                for k, v in start.get("headers", [])
+                if k.decode().lower() in _KEEP_HEADERS
+            }
+            await store.finish(
+                org, key, Stored("done", fingerprint(), status, headers, b"".join(body))
+            )
 
         async def capture(message: Message) -> None:
             nonlocal size
             if message["type"] == "http.response.start":
                 start.update(message)
-            elif message["type"] == "http.response.body" and size <= limit:
+            elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                body.append(chunk)
+                if size <= limit:
+                    body.append(chunk)
+                if not message.get("more_body", False):
+                    # Store before the client can see the end of the answer: a retry sent the
+                    # moment this one completes must find the record done, not running.
+                    await settle()
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            await store.release(org, key)
+            if not settled:
+                await store.release(org, key)
             raise
-        status = int(start.get("status", 500))
-        # Only final answers are kept: a 5xx, 429 or 503 may succeed on retry.
-        if status >= 500 or status == 429 or size > limit:
-            await store.release(org, key)
-            return
-        headers = {
-            k.decode(): v.decode("latin-1")
-            for k, v in start.get("headers", [])
-            if k.decode().lower() in _KEEP_HEADERS
-        }
-        await store.finish(org, key, Stored("done", fingerprint(), status, headers, b"".join(body)))
+        if not settled:
+            await settle()
 
     async def _answer_held(
         self, scope: Scope, receive: Receive, send: Send, held: Stored, fingerprint: str | None
