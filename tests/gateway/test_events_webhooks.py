@@ -94,6 +94,12 @@ def test_events_feed_and_signed_deliveries_with_retries(
         endpoint = made.json()
         assert endpoint["secret"].startswith("whsec_")
         secrets.write_text(endpoint["secret"])
+        # Another endpoint that wants only application events: it gets none of these.
+        filtered = c.post(
+            "/v1/webhook-endpoints",
+            json={"url": base + "/hook2", "event_types": ["application.created"]},
+        )
+        assert filtered.status_code == 201
         _upload(c, "evt-shop", 3)
         _upload(c, "evt-shop-2", 2)
 
@@ -124,6 +130,7 @@ def test_events_feed_and_signed_deliveries_with_retries(
         timeout_s=20,
     )
     assert all(entry["matched"] == [0] for entry in delivered)
+    assert all(entry["path"] == "/hook" for entry in delivered)
     assert sum(entry["status"] == 500 for entry in delivered) == 2
     by_id = {e["id"]: e for e in delivered if e["status"] == 204}
     assert by_id[seen[0]["id"]]["body"]["data"] == seen[0]["data"]
