@@ -26,6 +26,7 @@ from services.credit.schemas import (
     TransactionIn,
 )
 from services.credit.scoring import registry
+from shared.domain_metrics import SCORES_SERVED
 from shared.errors import AppError, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from shared.internal_auth import PrincipalDep, require_kind
 from shared.pagination import Page, PageParams, decode_cursor, make_page, page_params
@@ -224,7 +225,9 @@ def get_metrics(
 @router.get("/firms/{firm_ref}/score", response_model=ScorePublic, tags=["scores"])
 def get_score(firm: FirmDep, principal: PlatformDep, engine: EngineDep) -> ScorePublic:
     """The firm's PD, score, grade and up to four adverse reasons, with the model version."""
-    return service.score_firm(engine, principal.org_id, firm.firm_ref)
+    score = service.score_firm(engine, principal.org_id, firm.firm_ref)
+    SCORES_SERVED.inc()
+    return score
 
 
 @router.get("/firms/{firm_ref}/snapshot", response_model=FirmSnapshot, include_in_schema=False)

@@ -17,6 +17,7 @@ from services.credit.statistics_api import router as statistics_router
 from services.credit.config import CreditSettings, get_settings
 from services.credit.scoring import registry
 from shared.db import make_engine
+from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 log = logging.getLogger("smefin.credit")
@@ -56,4 +57,5 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(statistics_router)
+    app.include_router(internal_events_router(lambda request: request.app.state.engine))
     return app

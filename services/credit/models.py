@@ -11,6 +11,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db import MinorUnits, UTCDateTime, naming_metadata, utcnow
+from shared.outbox import outbox_table
 
 credit_registry = registry(metadata=naming_metadata())
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so BIGINT ids fall back to INTEGER there.
@@ -147,3 +148,7 @@ class CreditScore(CreditBase, table=True):
     )
     features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Domain events, written in the same transaction as the change they describe (shared/outbox.py).
+outbox_event = outbox_table(credit_registry.metadata)

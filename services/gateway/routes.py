@@ -18,12 +18,20 @@ class ForwardRoute:
     scope: str
     summary: str
     stream: bool = False
+    # Success statuses the service answers besides the one its router declares (same body),
+    # e.g. a PUT that answers 201 on create and 200 on replace; openapi.py documents them.
+    also_answers: tuple[int, ...] = ()
 
 
 FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
     # credit
     ForwardRoute(
-        "PUT", "/v1/firms/{firm_ref}", "credit", "firms:write", "Create or replace a firm"
+        "PUT",
+        "/v1/firms/{firm_ref}",
+        "credit",
+        "firms:write",
+        "Create or replace a firm",
+        also_answers=(201,),
     ),
     ForwardRoute("GET", "/v1/firms/{firm_ref}", "credit", "firms:read", "Read a firm"),
     ForwardRoute("GET", "/v1/firms", "credit", "firms:read", "List the caller's firms"),

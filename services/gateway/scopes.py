@@ -20,6 +20,9 @@ SCOPES: dict[str, str] = {
     "statistics:read": "read SME operating statistics (sales and financing, small cells suppressed)",
     "orgs:admin": "create organisations and keys for any organisation",
     "keys:manage": "list and revoke the caller's own keys",
+    "events:read": "list the caller's organisation's events",
+    "webhooks:manage": "register, rotate, replay and remove the caller's webhook endpoints",
+    "audit:read": "query the audit log of every organisation",
 }
 
 DEFAULT_SCOPES: dict[str, list[str]] = {
@@ -50,6 +53,37 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
         "referrals:read",
         "referrals:write",
         "keys:manage",
+        "events:read",
+        "webhooks:manage",
+    ],
+    "lender": [
+        "products:write",
+        "products:read",
+        "applications:read",
+        "keys:manage",
+        "events:read",
+        "webhooks:manage",
+    ],
+    "guarantor": [
+        "products:write",
+        "products:read",
+        "applications:read",
+        "keys:manage",
+        "events:read",
+        "webhooks:manage",
     ],
 }
 ORG_KINDS = ("platform", "lender", "guarantor")
+
+
+def scope_table_markdown() -> str:
+    """The scope table of docs/api.md (a test keeps the page equal to this)."""
+    kinds = ("admin", "platform", "lender", "guarantor")
+    lines = [
+        "| scope | allows | " + " | ".join(kinds) + " |",
+        "|---|---|" + "---|" * len(kinds),
+    ]
+    for scope, text in SCOPES.items():
+        marks = " | ".join("x" if scope in DEFAULT_SCOPES[k] else "" for k in kinds)
+        lines.append(f"| `{scope}` | {text} | {marks} |")
+    return "\n".join(lines)

@@ -111,6 +111,8 @@ class _CachedKey:
     revoked: bool
     fetched: float
     last_used_written: datetime | None
+    rate: float | None
+    burst: int | None
 
 
 class Authenticator:
@@ -124,7 +126,7 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def authenticate(self, token: str) -> Principal:
-        """The principal of a valid token; Unauthorized otherwise (same answer for every failure)."""
+        """The principal of a valid token; Unauthorized otherwise (one answer for every failure)."""
         if self._admin_hash is not None and hmac.compare_digest(
             hashlib.sha256(token.encode()).digest(), self._admin_hash
         ):
@@ -171,6 +173,11 @@ class Authenticator:
             return None
         return Principal(cached.org_id, cached.kind, cached.scopes, parsed[0])
 
+    def limits(self, key_id: str | None) -> tuple[float | None, int | None]:
+        """The organisation's own token bucket for a key, if it has one (None: defaults)."""
+        entry = self._cache.get(key_id) if key_id else None
+        return (entry.rate, entry.burst) if entry is not None else (None, None)
+
     def forget(self, key_id: str) -> None:
         """Drop a key from the cache (after revocation on this replica)."""
         with self._lock:
@@ -194,10 +201,17 @@ class Authenticator:
             revoked=record.revoked_at is not None,
             fetched=time.monotonic(),
             last_used_written=cached.last_used_written if cached else record.last_used_at,
+            rate=org.rate_limit_per_s,
+            burst=org.rate_limit_burst,
         )
         with self._lock:
             self._cache[key_id] = entry
         return entry
+
+    def forget_all(self) -> None:
+        """Drop every cached key (an organisation's limits changed, or on demand)."""
+        with self._lock:
+            self._cache.clear()
 
     def _touch(self, key_id: str, now: datetime) -> None:
         with write_session(self.engine) as session:

@@ -19,6 +19,7 @@ from services.matching.statistics_api import router as statistics_router
 from services.matching.config import MatchingSettings, get_settings
 from services.matching.credit_client import CreditClient
 from shared.db import make_engine
+from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 log = logging.getLogger("smefin.matching")
@@ -72,4 +73,5 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(deals_router)
     app.include_router(statistics_router)
+    app.include_router(internal_events_router(lambda request: request.app.state.engine))
     return app

@@ -24,8 +24,10 @@ from services.matching.schemas_deals import (
     OfferPublic,
 )
 from shared.db import utcnow, write_session
+from shared.domain_metrics import APPLICATIONS_CREATED, OFFERS_MADE
 from shared.errors import AppError, Conflict, NotFound
 from shared.internal_auth import Principal
+from shared.outbox import emit
 
 # Stored rates have 6 places and money 2: answers show them the same way they read back later.
 RATE_PLACES = Decimal("0.000001")
@@ -124,7 +126,20 @@ def offers_for_snapshot(
         # One flush: the unit of work inserts the application before its offers.
         session.add(application)
         session.add_all(offers)
+        emit(
+            session,
+            org_ids=[principal.org_id],
+            type="application.created",
+            data={
+                "application_id": application.id,
+                "firm_ref": application.firm_ref,
+                "status": application.status,
+                "offers": len(offers),
+            },
+        )
         session.commit()
+    APPLICATIONS_CREATED.inc()
+    OFFERS_MADE.inc(len(offers))
     return application_public(application, offers)
 
 
@@ -231,7 +246,7 @@ def accept_offer(
         )
         session.add(referral)
         session.flush()
-        events.record(session, "referral.accepted", referral, principal.org_id, offer_id=offer_id)
+        events.record(session, "offer.accepted", referral, principal.org_id, offer_id=offer_id)
         # Referred at once: the lender (and guarantor) see it in their queue from now on.
         referral.status = "referred"
         events.record(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db import MinorUnits, UTCDateTime, naming_metadata, utcnow
+from shared.outbox import outbox_table
 
 matching_registry = registry(metadata=naming_metadata())
 Rate = Numeric(10, 6, asdecimal=True)
@@ -286,3 +287,5 @@ class OutcomeOutbox(MatchingBase, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+# Domain events, written in the same transaction as the change they describe (shared/outbox.py).
+outbox_event = outbox_table(matching_registry.metadata)

@@ -96,7 +96,7 @@ def test_guaranteed_lifecycle_both_decide_then_loan_events(world: World) -> None
         ).json()
     ]
     assert kinds == [
-        "referral.accepted",
+        "offer.accepted",
         "referral.referred",
         "referral.lender_approved",
         "referral.guarantor_approved",

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from services.credit.ingest.rows import CleanRow
 from services.credit.models import Firm, FirmMonthBuyer, FirmMonthMetric, SalesTransaction
 from shared.db import utcnow, write_session
+from shared.domain_metrics import TRANSACTIONS_INGESTED
+from shared.outbox import emit
 
 IN_BATCH = 2_000
 METRIC_SUMS = {
@@ -134,7 +136,24 @@ def write_chunk(engine: Engine, platform_org_id: str, rows: list[CleanRow]) -> C
                 ],
             )
             _apply_metrics(session, fresh)
+            refs = session.execute(
+                select(firm_table.c.firm_ref).where(
+                    firm_table.c.id.in_(sorted({r.firm_id for r in fresh}))
+                )
+            ).scalars()
+            emit(
+                session,
+                org_ids=[platform_org_id],
+                type="transactions.ingested",
+                data={
+                    "firm_refs": sorted(refs),
+                    "inserted": len(fresh),
+                    "duplicates": outcome.duplicates,
+                    "conflicts": len(outcome.conflicts),
+                },
+            )
         session.commit()
+    TRANSACTIONS_INGESTED.inc(len(fresh))
     outcome.inserted = len(fresh)
     return outcome
 
