@@ -20,6 +20,9 @@ from shared.db import make_engine
 from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
+# Every router of public /v1 routes: the gateway builds its OpenAPI document from these.
+PUBLIC_ROUTERS = (router, statistics_router)
+
 log = logging.getLogger("smefin.credit")
 
 
@@ -55,7 +58,7 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         engine_getter=lambda: getattr(app.state, "engine", None),
     )
-    app.include_router(router)
-    app.include_router(statistics_router)
+    for public_router in PUBLIC_ROUTERS:
+        app.include_router(public_router)
     app.include_router(internal_events_router(lambda request: request.app.state.engine))
     return app

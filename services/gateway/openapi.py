@@ -109,12 +109,13 @@ def api_routes(routes: Sequence[Any]) -> list[APIRoute]:
 
 
 def _service_routes() -> list[APIRoute]:
-    from services.credit.api import router as credit_router
-    from services.matching.api import router as matching_router
+    from services.credit.app import PUBLIC_ROUTERS as CREDIT_ROUTERS
+    from services.matching.app import PUBLIC_ROUTERS as MATCHING_ROUTERS
 
     wanted = {(r.method, r.path) for r in FORWARD_ROUTES}
     out: list[APIRoute] = []
-    for route in api_routes([*credit_router.routes, *matching_router.routes]):
+    routers = [*CREDIT_ROUTERS, *MATCHING_ROUTERS]
+    for route in api_routes([r for router in routers for r in router.routes]):
         if any((method, route.path) in wanted for method in route.methods or ()):
             out.append(route)
     return out
