@@ -90,10 +90,10 @@ def test_bulk_ndjson_csv_and_gzip(credit: TestClient) -> None:
     r = credit.post("/v1/transactions/bulk", content=ndjson(rows), headers=NDJSON)
     assert r.json()["inserted"] == 10, r.text
     csv_body = (
-        "firm_ref,txn_id,type,occurred_at,amount,currency,order_ref,buyer_ref\n"
-        "a,c1,sale,2026-03-01T09:00:00+08:00,10.50,CNY,o1,b1\n"
-        "b,c2,refund,2026-03-02T09:00:00Z,5,CNY,o1,\n"
-    ).encode()
+        b"firm_ref,txn_id,type,occurred_at,amount,currency,order_ref,buyer_ref\n"
+        b"a,c1,sale,2026-03-01T09:00:00+08:00,10.50,CNY,o1,b1\n"
+        b"b,c2,refund,2026-03-02T09:00:00Z,5,CNY,o1,\n"
+    )
     r = credit.post("/v1/transactions/bulk", content=csv_body, headers={"content-type": "text/csv"})
     assert r.json()["inserted"] == 2, r.text
     gz = gzip.compress(ndjson([txn("g1", firm_ref="a")]))

@@ -125,13 +125,15 @@ def parse_occurred_at(value: Any, now: datetime, tolerance: timedelta) -> dateti
     """An RFC 3339 timestamp with an explicit offset, after 1990, not in the future."""
     if type(value) is not str or not value:
         raise RowError("occurred_at", "is required as an RFC 3339 timestamp with offset")
-    if len(value) > 40 or len(value) < 20:
-        raise RowError("occurred_at", f"{value[:40]!r} is not an RFC 3339 timestamp")
+    if len(value) > 40:
+        raise RowError("occurred_at", f"{value[:40]!r}... is not an RFC 3339 timestamp")
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:
         raise RowError("occurred_at", f"{value!r} is not an RFC 3339 timestamp") from None
-    if value[4] != "-" or value[10] not in "Tt ":
+    if ts.tzinfo is None and len(value) >= 19 and value[10] in "Tt ":
+        raise RowError("occurred_at", "needs an offset (+08:00 or Z); a local time is ambiguous")
+    if len(value) < 20 or value[4] != "-" or value[10] not in "Tt ":
         raise RowError(
             "occurred_at", f"{value!r} is not an RFC 3339 timestamp (YYYY-MM-DDThh:mm:ss)"
         )
