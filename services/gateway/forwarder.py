@@ -70,7 +70,8 @@ class Forwarder:
             connect=self.settings.upstream_connect_timeout_s,
         )
         if stream:
-            headers.pop("content-length", None)
+            # A declared Content-Length is kept, so the service can refuse an oversized body
+            # (413) before storing any of it; without one the body goes on chunked.
             data: object = request.stream()
         else:
             data = await request.body()
