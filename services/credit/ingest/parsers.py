@@ -116,7 +116,8 @@ class NdjsonDecoder:
         self._lines = LineSplitter()
 
     @staticmethod
-    def _parse(first: int, lines: list[bytes | None]) -> list[ParsedLine]:
+    def parse_lines(first: int, lines: list[bytes | None]) -> list[ParsedLine]:
+        """Numbered rows (or row errors) of complete lines; blank lines are skipped."""
         out: list[ParsedLine] = []
         append = out.append
         loads = orjson.loads
@@ -135,11 +136,19 @@ class NdjsonDecoder:
 
     def feed(self, data: bytes) -> list[ParsedLine]:
         """Rows completed by `data`."""
-        return self._parse(*self._lines.feed(data))
+        return self.parse_lines(*self._lines.feed(data))
 
     def close(self) -> list[ParsedLine]:
         """Rows left at end of stream."""
-        return self._parse(*self._lines.close())
+        return self.parse_lines(*self._lines.close())
+
+    def feed_lines(self, data: bytes) -> tuple[int, list[bytes | None]]:
+        """Complete lines of `data`, unparsed (for a validation process to parse)."""
+        return self._lines.feed(data)
+
+    def close_lines(self) -> tuple[int, list[bytes | None]]:
+        """The unterminated last line, unparsed."""
+        return self._lines.close()
 
 
 class CsvDecoder:

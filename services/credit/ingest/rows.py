@@ -192,7 +192,7 @@ class RowCleaner:
         ):
             txn_id = text_field(row, "txn_id", MAX_REF_LEN, required=True)
         txn_type = row.get("type")
-        if txn_type not in TXN_TYPES:
+        if type(txn_type) is not str or txn_type not in TXN_TYPES:
             raise RowError("type", f"must be one of {', '.join(sorted(TXN_TYPES))}")
         currency = row.get("currency")
         decimals = self.minor_units.get(currency) if type(currency) is str else None

@@ -5,22 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.config import CreditSettings
-from services.credit.ingest.localtime import LocalCalendar
-from services.credit.ingest.rows import COL_TXN_ID, RowCleaner, RowError, StoredRow
+from services.credit.ingest.rows import COL_TXN_ID, StoredRow
+from services.credit.ingest.validator import ParsedRow, Validated, Validator
 from services.credit.ingest.writer import ChunkOutcome, write_chunk
 from services.credit.schemas import IngestReport, Rejection
 from shared.db import utcnow
-
-ParsedRow = tuple[int, dict[str, Any] | RowError]
-# Enough firms for any one upload; a stream of made-up firm_refs cannot grow memory without end.
-FIRM_CACHE_MAX = 50_000
 
 
 class Ingestor:
@@ -33,17 +28,18 @@ class Ingestor:
         self.report = IngestReport()
         self._rows: list[StoredRow] = []
         self._lines: list[int] = []
-        self._cleaner = RowCleaner(
-            platform_org_id,
-            settings.buyer_hash_key.get_secret_value().encode(),
-            utcnow(),
-            timedelta(seconds=settings.future_tolerance_s),
+        self.buyer_key = settings.buyer_hash_key.get_secret_value().encode()
+        self.tolerance = timedelta(seconds=settings.future_tolerance_s)
+        self.validator = Validator(
+            platform_org_id, self.buyer_key, utcnow(), self.tolerance, self.lookup_firm
         )
-        self._calendars: dict[str, LocalCalendar] = {}
-        # firm_ref -> (firm id, its calendar), or None when the platform has no such firm.
-        self._firms: dict[str, tuple[int, LocalCalendar] | None] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._in_flight: tuple[Future[ChunkOutcome], list[StoredRow], list[int]] | None = None
+
+    def lookup_firm(self, ref: str) -> tuple[int, str] | None:
+        """(firm id, time zone) of one of the platform's firms, or None."""
+        with Session(self.engine) as session:
+            return repository.firm_ids_by_ref(session, self.platform_org_id, [ref]).get(ref)
 
     def reject(self, line: int, field: str, reason: str, txn_id: str | None = None) -> None:
         """Count a rejected row and list it while the list is short."""
@@ -55,69 +51,29 @@ class Ingestor:
         else:
             self.report.rejections_truncated = True
 
-    def _calendar(self, tz: str) -> LocalCalendar:
-        cal = self._calendars.get(tz)
-        if cal is None:
-            cal = self._calendars[tz] = LocalCalendar(tz)
-        return cal
-
     def bind_firm(self, firm_ref: str, firm_id: int, tz: str) -> None:
         """Pre-resolve a firm (the per-firm route knows it up front)."""
-        self._firms[firm_ref] = (firm_id, self._calendar(tz))
-
-    def _lookup(self, ref: str) -> tuple[int, LocalCalendar] | None:
-        if len(self._firms) >= FIRM_CACHE_MAX:
-            self._firms.clear()
-        with Session(self.engine) as session:
-            found = repository.firm_ids_by_ref(session, self.platform_org_id, [ref]).get(ref)
-        firm = (found[0], self._calendar(found[1])) if found else None
-        self._firms[ref] = firm
-        return firm
-
-    def _firm(self, item: dict[str, Any], bound: str | None) -> tuple[int, LocalCalendar]:
-        ref = item.get("firm_ref")
-        if bound is not None:
-            if ref is not None and ref != bound:
-                raise RowError("firm_ref", f"{str(ref)[:40]!r} differs from the firm in the path")
-            ref = bound
-        elif type(ref) is not str or not ref:
-            raise RowError("firm_ref", "is required on every row of a bulk upload")
-        firm = self._firms.get(ref)
-        if firm is None and (ref not in self._firms):
-            firm = self._lookup(ref)
-        if firm is None:
-            raise RowError("firm_ref", f"{ref[:40]!r} is not a firm of this platform")
-        return firm
+        self.validator.bind_firm(firm_ref, firm_id, tz)
 
     def add(self, parsed: Iterable[ParsedRow], firm_ref: str | None = None) -> None:
-        """Validate rows; each row names its firm unless firm_ref is given for all."""
-        self._cleaner.set_now(utcnow())
-        clean = self._cleaner.clean
-        rows, lines = self._rows, self._lines
+        """Validate rows here; each row names its firm unless firm_ref is given for all."""
+        self.add_validated(self.validator.validate(parsed, utcnow(), firm_ref))
+
+    def add_validated(self, batch: Validated) -> None:
+        """Take rows validated here or in a validation process; write full chunks."""
+        self.report.received += batch.received
+        for line, field, reason, txn_id in batch.rejected:
+            self.reject(line, field, reason, txn_id)
         chunk = self.settings.ingest_chunk_rows
-        received = 0
-        for line, item in parsed:
-            received += 1
-            if type(item) is not dict:
-                if isinstance(item, RowError):
-                    self.reject(line, item.field, item.reason)
-                else:
-                    self.reject(line, "", "row must be a JSON object")
-                continue
-            try:
-                firm_id, calendar = self._firm(item, firm_ref)
-                rows.append(clean(item, firm_id, calendar))
-            except RowError as err:
-                txn_id = item.get("txn_id")
-                self.reject(line, err.field, err.reason, txn_id if type(txn_id) is str else None)
-                continue
-            lines.append(line)
-            if len(rows) >= chunk:
-                self.report.received += received
-                received = 0
+        rows, lines = batch.rows, batch.lines
+        start = 0
+        while start < len(rows):
+            room = chunk - len(self._rows)
+            self._rows.extend(rows[start : start + room])
+            self._lines.extend(lines[start : start + room])
+            start += room
+            if len(self._rows) >= chunk:
                 self.flush()
-                rows, lines = self._rows, self._lines
-        self.report.received += received
 
     def flush(self) -> None:
         """Hand the pending rows to the writer thread as one transaction (one chunk in flight).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import deque
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -9,8 +12,11 @@ from sqlalchemy.engine import Engine
 
 from services.credit.config import CreditSettings
 from services.credit.ingest.parsers import CsvDecoder, Gunzip, NdjsonDecoder
+from services.credit.ingest.pool import UploadContext, pool, validate_block
 from services.credit.ingest.service import Ingestor
+from services.credit.ingest.validator import Validated
 from services.credit.schemas import IngestReport
+from shared.db import utcnow
 from shared.errors import AppError, PayloadTooLarge, UnsupportedMediaType, field_error
 
 NDJSON_TYPES = frozenset(
@@ -18,6 +24,8 @@ NDJSON_TYPES = frozenset(
 )
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 ENCODINGS = frozenset({"", "identity", "gzip", "x-gzip"})
+# Blocks (about 1 MB each) validated ahead of the writer: enough to keep both cores busy.
+IN_FLIGHT_BLOCKS = 2
 
 
 def media_type(content_type: str | None) -> str:
@@ -98,6 +106,16 @@ class BulkUpload:
         check_declared_size(content_length, self.limit)
         self.gunzip = Gunzip(force=encoding in {"gzip", "x-gzip"})
         self.ingestor = Ingestor(engine, settings, platform_org_id)
+        # NDJSON is validated in a separate process when one is configured (pool.py).
+        self.pool = pool(settings.ingest_workers) if media in NDJSON_TYPES else None
+        self.context = UploadContext(
+            upload_id=uuid.uuid4().hex,
+            database_url=settings.database_url,
+            platform_org_id=platform_org_id,
+            buyer_key=self.ingestor.buyer_key,
+            tolerance=self.ingestor.tolerance,
+        )
+        self.in_flight: deque[Future[Validated]] = deque()
         self.received_bytes = 0
         self.inflated_bytes = 0
 
@@ -112,6 +130,7 @@ class BulkUpload:
     def _body_error(self, kind: type[AppError], detail: str, where: str = "body") -> AppError:
         # Chunks committed before the fault stay (each is whole and consistent); the report
         # says how far the upload got, and resending the corrected file counts nothing twice.
+        self._cancel()
         self.ingestor.discard_pending()
         report = self.ingestor.finish()
         loc = ("header", where) if where != "body" else ("body",)
@@ -136,17 +155,45 @@ class BulkUpload:
                     raise self._body_error(
                         PayloadTooLarge, f"inflated body is over the limit of {self.limit} bytes"
                     )
-                self.ingestor.add(self.decoder.feed(piece))
+                self._ingest(piece)
             if final:
                 self.gunzip.close()
-                self.ingestor.add(self.decoder.close())
+                self._ingest(b"", final=True)
+                self._drain(0)
         except ValueError as exc:
             raise self._body_error(AppError, str(exc)) from None
+
+    def _ingest(self, piece: bytes, final: bool = False) -> None:
+        if self.pool is None:
+            decoded = self.decoder.close() if final else self.decoder.feed(piece)
+            self.ingestor.add(decoded)
+            return
+        assert isinstance(self.decoder, NdjsonDecoder)
+        first, lines = self.decoder.close_lines() if final else self.decoder.feed_lines(piece)
+        if not lines:
+            return
+        too_long = tuple(i for i, line in enumerate(lines) if line is None)
+        block = b"\n".join(line or b"" for line in lines)
+        self.in_flight.append(
+            self.pool.submit(validate_block, self.context, first, block, too_long, utcnow())
+        )
+        self._drain(IN_FLIGHT_BLOCKS)
+
+    def _drain(self, keep: int) -> None:
+        """Hand validated blocks to the ingestor in order until at most `keep` are in flight."""
+        while len(self.in_flight) > keep:
+            self.ingestor.add_validated(self.in_flight.popleft().result())
 
     def finish(self) -> IngestReport:
         """Write what is pending and return the report."""
         return self.ingestor.finish()
 
+    def _cancel(self) -> None:
+        for future in self.in_flight:
+            future.cancel()
+        self.in_flight.clear()
+
     def close(self) -> None:
-        """Stop the writer thread (after a disconnect or an error)."""
+        """Stop the writer thread and drop blocks in flight (after a disconnect or an error)."""
+        self._cancel()
         self.ingestor.close()
