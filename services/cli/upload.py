@@ -108,6 +108,8 @@ def stream_file(
         raw_file = files.enter_context(path.open("rb"))
         if firm_ref is None:
             body: Iterator[bytes] = _pieces(raw_file, advance)
+            # Sent as is, so its length is known: an oversized file is refused before it goes.
+            headers["content-length"] = str(path.stat().st_size)
             if gzipped:
                 headers["content-encoding"] = "gzip"
         else:
