@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
@@ -187,3 +188,24 @@ def test_chunks_commit_metrics_in_step(credit_settings: CreditSettings) -> None:
         engine = client.app.state.engine  # type: ignore[attr-defined]
         firm_id = 1
         assert disagreements(engine, firm_id) == []
+
+
+def test_documented_example_files_load_cleanly(credit: TestClient) -> None:
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    for ref in ("shop-1042", "shop-2077"):
+        credit.put(f"/v1/firms/{ref}", json=firm_body())
+    for name, media in (
+        ("transactions.ndjson", NDJSON),
+        ("transactions.csv", {"content-type": "text/csv"}),
+    ):
+        body = (examples / name).read_bytes()
+        report = credit.post("/v1/transactions/bulk", content=body, headers=media).json()
+        assert report["rejected"] == 0, report
+        assert (
+            report["inserted"]
+            == report["received"]
+            == len(body.strip().splitlines()) - (name.endswith(".csv"))
+        )
+    months = credit.get("/v1/firms/shop-1042/metrics").json()["months"]
+    # 16:30Z on 31 October is 1 November 00:30 in Shanghai: that sale counts in November.
+    assert [(m["month"], m["orders"]) for m in months] == [("2026-10", 4), ("2026-11", 1)]
