@@ -60,7 +60,7 @@ def month_metrics(
         stmt = stmt.where(FirmMonthMetric.month < before_month)
     if since_month is not None:
         stmt = stmt.where(FirmMonthMetric.month >= since_month)
-    return list(session.exec(stmt.order_by(FirmMonthMetric.month, FirmMonthMetric.currency)))  # type: ignore[arg-type]
+    return list(session.exec(stmt.order_by(FirmMonthMetric.month, FirmMonthMetric.currency)))
 
 
 def latest_score(session: Session, firm_id: int, model_version: str) -> CreditScore | None:
