@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,3 +211,28 @@ def test_documented_example_files_load_cleanly(credit: TestClient) -> None:
     months = credit.get("/v1/firms/shop-1042/metrics").json()["months"]
     # 16:30Z on 31 October is 1 November 00:30 in Shanghai: that sale counts in November.
     assert [(m["month"], m["orders"]) for m in months] == [("2026-10", 4), ("2026-11", 1)]
+
+
+def test_a_dead_validation_process_is_a_503_and_the_next_upload_recovers(
+    credit: TestClient,
+) -> None:
+    from services.credit.ingest import pool as pool_mod
+
+    credit.put("/v1/firms/a", json=firm_body())
+    first = [txn(f"p{i}", firm_ref="a") for i in range(5)]
+    assert (
+        credit.post("/v1/transactions/bulk", content=ndjson(first), headers=NDJSON).json()[
+            "inserted"
+        ]
+        == 5
+    )
+    running = pool_mod.pool(1)
+    assert running is not None
+    for proc in list(running._processes.values()):
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10)
+    rows = first + [txn(f"q{i}", firm_ref="a") for i in range(5)]
+    r = credit.post("/v1/transactions/bulk", content=ndjson(rows), headers=NDJSON)
+    assert r.status_code == 503, r.text
+    report = credit.post("/v1/transactions/bulk", content=ndjson(rows), headers=NDJSON).json()
+    assert (report["inserted"], report["duplicates"]) == (5, 5)

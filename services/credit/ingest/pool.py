@@ -40,6 +40,15 @@ class UploadContext:
     tolerance: timedelta
 
 
+def reset_broken_pool(broken: ProcessPoolExecutor) -> None:
+    """Forget a pool whose worker died (killed, out of memory): the next upload starts anew."""
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
 def pool(workers: int) -> ProcessPoolExecutor | None:
     """The process-wide validation pool (started on first use), or None when workers is 0."""
     global _pool
@@ -58,6 +67,7 @@ def pool(workers: int) -> ProcessPoolExecutor | None:
 _engines: dict[str, Engine] = {}
 _validators: OrderedDict[str, Validator] = OrderedDict()
 RECENT_UPLOADS = 8
+RECENT_DATABASES = 4
 
 
 def _validator(ctx: UploadContext, now: datetime) -> Validator:
@@ -67,6 +77,8 @@ def _validator(ctx: UploadContext, now: datetime) -> Validator:
         return found
     engine = _engines.get(ctx.database_url)
     if engine is None:
+        while len(_engines) >= RECENT_DATABASES:
+            _engines.pop(next(iter(_engines))).dispose()
         engine = _engines[ctx.database_url] = make_engine(ctx.database_url, pool_size=2)
 
     def lookup(ref: str) -> tuple[int, str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import orjson
@@ -12,12 +13,23 @@ from sqlalchemy.engine import Engine
 
 from services.credit.config import CreditSettings
 from services.credit.ingest.parsers import CsvDecoder, Gunzip, NdjsonDecoder
-from services.credit.ingest.pool import UploadContext, pool, validate_block
+from services.credit.ingest.pool import (
+    UploadContext,
+    pool,
+    reset_broken_pool,
+    validate_block,
+)
 from services.credit.ingest.service import Ingestor
 from services.credit.ingest.validator import Validated
 from services.credit.schemas import IngestReport
 from shared.db import utcnow
-from shared.errors import AppError, PayloadTooLarge, UnsupportedMediaType, field_error
+from shared.errors import (
+    AppError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    field_error,
+)
 
 NDJSON_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
@@ -174,15 +186,33 @@ class BulkUpload:
             return
         too_long = tuple(i for i, line in enumerate(lines) if line is None)
         block = b"\n".join(line or b"" for line in lines)
-        self.in_flight.append(
-            self.pool.submit(validate_block, self.context, first, block, too_long, utcnow())
-        )
+        try:
+            future = self.pool.submit(
+                validate_block, self.context, first, block, too_long, utcnow()
+            )
+        except BrokenProcessPool:
+            raise self._pool_died() from None
+        self.in_flight.append(future)
         self._drain(IN_FLIGHT_BLOCKS)
 
     def _drain(self, keep: int) -> None:
         """Hand validated blocks to the ingestor in order until at most `keep` are in flight."""
         while len(self.in_flight) > keep:
-            self.ingestor.add_validated(self.in_flight.popleft().result())
+            try:
+                validated = self.in_flight.popleft().result()
+            except BrokenProcessPool:
+                raise self._pool_died() from None
+            self.ingestor.add_validated(validated)
+
+    def _pool_died(self) -> ServiceUnavailable:
+        assert self.pool is not None
+        reset_broken_pool(self.pool)
+        self._cancel()
+        return ServiceUnavailable(
+            "the validation process stopped; send the file again "
+            "(rows already committed count as duplicates)",
+            retry_after_s=1,
+        )
 
     def finish(self) -> IngestReport:
         """Write what is pending and return the report."""
