@@ -42,6 +42,14 @@ def _start_credit(db_url: str, model_dir: Path, port: int, log_dir: Path) -> sta
     return running
 
 
+def _descendants(pid: int) -> list[int]:
+    tree = [pid]
+    for p in tree:
+        for task in Path(f"/proc/{p}/task").iterdir():
+            tree.extend(int(c) for c in (task / "children").read_text().split())
+    return tree[1:]
+
+
 def _body(path: Path) -> Iterator[bytes]:
     with path.open("rb") as f:
         while piece := f.read(256 * 1024):
@@ -95,10 +103,19 @@ def test_kill_mid_upload_then_resend(
                 committed = conn.execute(
                     text("SELECT count(*) FROM sales_transaction")
                 ).scalar_one()
-        os.killpg(running.procs["credit"].pid, signal.SIGKILL)
+        credit_pid = running.procs["credit"].pid
+        helpers = _descendants(credit_pid)
+        assert helpers, "bulk NDJSON is validated in a separate process"
+        os.kill(credit_pid, signal.SIGKILL)
         running.procs["credit"].wait(10)
         sender.join(60)
         assert "error" in outcome or outcome["response"].status_code >= 500  # type: ignore[union-attr]
+
+        # The validation processes notice their parent is gone and leave: no orphans.
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{p}").exists() for p in helpers):
+            assert time.monotonic() < deadline, f"orphans left: {helpers}"
+            time.sleep(0.2)
 
         with engine.connect() as conn:
             kept = conn.execute(text("SELECT count(*) FROM sales_transaction")).scalar_one()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from shared.db import make_engine
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+PARENT_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,38 @@ def pool(workers: int) -> ProcessPoolExecutor | None:
         if _pool is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload([__name__])
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            _pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            # The state follows the command name in parentheses; Z is a zombie: gone.
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def watch_parent(pid: int) -> None:
+    """(In a worker) exit once the credit process is gone, however it went (even SIGKILL).
+
+    A pool worker holds both ends of its task pipe, so it never sees the parent leave; and
+    the forkserver lives as long as any worker does. Without this they would be orphans.
+    """
+
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 # Worker-process state: one engine per database, the validators of recent uploads.
