@@ -12,6 +12,7 @@ import typer
 
 from services.cli import stack as stack_mod
 from services.cli.demo import demo_present, load_demo
+from services.cli.upload import upload as upload_command
 from shared.settings import VAR_DIR
 
 app = typer.Typer(help="smefin: SME financing from e-commerce sales data.", no_args_is_help=True)
@@ -94,6 +95,9 @@ def demo(
     """Load demo data into running services through the API."""
     state = load_demo(gateway_url, admin_key(), state_file)
     typer.echo(f"demo loaded: {len(state['platforms'])} platforms; keys in {state_file}")
+
+
+app.command(name="upload")(upload_command)
 
 
 @app.command()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from services.credit import repository, service
 from services.credit.deps import EngineDep, FirmDep, PlatformDep, SettingsDep
-from services.credit.ingest.parsers import CsvDecoder, Gunzip, NdjsonDecoder
 from services.credit.ingest.service import Ingestor
+from services.credit.ingest.upload import (
+    BulkUpload,
+    check_declared_size,
+    media_type,
+    parse_json_array,
+)
 from services.credit.schemas import (
     FirmPublic,
     FirmRef,
@@ -22,29 +26,20 @@ from services.credit.schemas import (
     IngestReport,
     MetricsPublic,
     ModelPublic,
+    PlatformSettingsIn,
+    PlatformSettingsPublic,
     ScorePublic,
     TransactionIn,
 )
 from services.credit.scoring import registry
 from shared.domain_metrics import SCORES_SERVED
-from shared.errors import AppError, NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
+from shared.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, field_error
 from shared.internal_auth import PrincipalDep, require_kind
 from shared.pagination import Page, PageParams, decode_cursor, make_page, page_params
 
 router = APIRouter(prefix="/v1")
-NDJSON_TYPES = {
-    "application/x-ndjson",
-    "application/ndjson",
-    "application/jsonl",
-    "application/json-seq",
-}
-CSV_TYPES = {"text/csv", "application/csv"}
 # Network chunks are gathered to about this size before a worker thread parses them.
 PARSE_BATCH_BYTES = 1 << 20
-
-
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 @router.put("/firms/{firm_ref}", response_model=FirmPublic, tags=["firms"])
@@ -110,33 +105,23 @@ async def post_transactions(
     settings: SettingsDep,
 ) -> IngestReport:
     """Store a JSON array of up to 10,000 of a firm's transactions; report on every row."""
-    if _media_type(request) != "application/json":
-        raise UnsupportedMediaType("send a JSON array with Content-Type: application/json")
+    if media_type(request.headers.get("content-type")) != "application/json":
+        raise UnsupportedMediaType(
+            "send a JSON array with Content-Type: application/json",
+            errors=[field_error(("header", "content-type"), "application/json")],
+        )
     body = await _read_limited(request, settings.max_body_bytes)
-    try:
-        rows: Any = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise AppError(
-            f"body is not valid JSON: {exc.msg} at position {exc.pos}",
-            errors=[field_error(("body",), "not valid JSON")],
-        ) from None
-    if not isinstance(rows, list):
-        raise AppError(
-            "body must be a JSON array of transactions",
-            errors=[field_error(("body",), "expected an array")],
-        )
-    if len(rows) > settings.max_json_rows:
-        raise PayloadTooLarge(
-            f"{len(rows)} rows; at most {settings.max_json_rows} per request "
-            "(use POST /v1/transactions/bulk for more)"
-        )
-    ingestor = Ingestor(engine, settings, principal.org_id)
+    rows = parse_json_array(body, settings.max_json_rows)
     assert firm.id is not None
+    ingestor = Ingestor(engine, settings, principal.org_id)
     ingestor.bind_firm(firm.firm_ref, firm.id, firm.timezone)
 
     def run() -> IngestReport:
-        ingestor.add(((i + 1, r) for i, r in enumerate(rows)), firm_ref=firm.firm_ref)
-        return ingestor.finish()
+        try:
+            ingestor.add(enumerate(rows, 1), firm_ref=firm.firm_ref)
+            return ingestor.finish()
+        finally:
+            ingestor.close()
 
     return await run_in_threadpool(run)
 
@@ -159,54 +144,60 @@ async def post_bulk(
     request: Request, principal: PlatformDep, engine: EngineDep, settings: SettingsDep
 ) -> IngestReport:
     """Stream NDJSON or CSV rows (each naming its firm_ref; gzip accepted) of any size."""
-    media = _media_type(request)
-    if media in NDJSON_TYPES:
-        decoder: NdjsonDecoder | CsvDecoder = NdjsonDecoder()
-    elif media in CSV_TYPES:
-        decoder = CsvDecoder()
-    else:
-        raise UnsupportedMediaType("send application/x-ndjson or text/csv")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_bulk_bytes:
-        raise PayloadTooLarge(f"body over {settings.max_bulk_bytes} bytes")
-    gunzip = Gunzip(force=request.headers.get("content-encoding", "").lower() == "gzip")
-    ingestor = Ingestor(engine, settings, principal.org_id)
-
-    def consume(data: bytes, final: bool) -> None:
-        try:
-            ingestor.add(decoder.feed(gunzip.feed(data)))
-            if final:
-                ingestor.add(decoder.close())
-        except ValueError as exc:
-            raise AppError(str(exc), errors=[field_error(("body",), str(exc))]) from None
-
-    pending: list[bytes] = []
-    size = total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > settings.max_bulk_bytes:
-            raise PayloadTooLarge(f"body over {settings.max_bulk_bytes} bytes")
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= PARSE_BATCH_BYTES:
-            data, pending, size = b"".join(pending), [], 0
-            await run_in_threadpool(consume, data, False)
-    await run_in_threadpool(consume, b"".join(pending), True)
-    return await run_in_threadpool(ingestor.finish)
+    upload = BulkUpload(
+        engine,
+        settings,
+        principal.org_id,
+        content_type=request.headers.get("content-type"),
+        content_encoding=request.headers.get("content-encoding"),
+        content_length=request.headers.get("content-length"),
+    )
+    try:
+        pending: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            upload.count(len(chunk))
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= PARSE_BATCH_BYTES:
+                data, pending, size = b"".join(pending), [], 0
+                await run_in_threadpool(upload.feed, data)
+        await run_in_threadpool(upload.feed, b"".join(pending), True)
+        return await run_in_threadpool(upload.finish)
+    finally:
+        await run_in_threadpool(upload.close)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body over {limit} bytes")
+    check_declared_size(request.headers.get("content-length"), limit)
     parts: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise PayloadTooLarge(f"body over {limit} bytes")
+            raise PayloadTooLarge(
+                f"body is over the limit of {limit} bytes",
+                errors=[field_error(("body",), f"at most {limit} bytes")],
+            )
         parts.append(chunk)
     return b"".join(parts)
+
+
+@router.put("/platform-settings", response_model=PlatformSettingsPublic, tags=["firms"])
+def put_platform_settings(
+    body: PlatformSettingsIn, principal: PlatformDep, engine: EngineDep
+) -> PlatformSettingsPublic:
+    """Set the time zone new firms of the caller cut their months in (default Asia/Shanghai)."""
+    return service.put_platform_settings(engine, principal.org_id, body)
+
+
+@router.get("/platform-settings", response_model=PlatformSettingsPublic, tags=["firms"])
+def get_platform_settings(
+    principal: PlatformDep, engine: EngineDep, settings: SettingsDep
+) -> PlatformSettingsPublic:
+    """The caller's ingest settings (the service default until set)."""
+    with Session(engine) as session:
+        return service.platform_settings(session, settings, principal.org_id)
 
 
 @router.get("/firms/{firm_ref}/metrics", response_model=MetricsPublic, tags=["metrics"])

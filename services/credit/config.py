@@ -25,8 +25,11 @@ class CreditSettings(ServiceSettings):
     max_bulk_bytes: int = 20 * 1024 * 1024 * 1024
     # Clock skew allowed for transactions stamped slightly in the future.
     future_tolerance_s: int = 300
-    ingest_chunk_rows: int = 5_000
+    # Rows per transaction: fewer commits and metric upserts, at a few MB of memory per chunk.
+    ingest_chunk_rows: int = 20_000
     max_listed_rejections: int = 1_000
+    # Processes that parse and validate bulk NDJSON beside the writer; 0 validates in-process.
+    ingest_workers: int = 1
 
     @model_validator(mode="after")
     def _default_database(self) -> CreditSettings:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Integer, SmallInteger, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -48,6 +48,16 @@ class Firm(CreditBase, table=True):
     metrics_version: int = Field(default=0)
 
 
+class PlatformSetting(CreditBase, table=True):
+    """A platform's ingest settings: the time zone its firms' months are cut in by default."""
+
+    __tablename__ = "platform_setting"
+
+    platform_org_id: str = Field(primary_key=True, max_length=64)
+    timezone: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class SalesTransaction(CreditBase, table=True):
     """One immutable e-commerce event of a firm, as the platform reported it."""
 
@@ -62,6 +72,8 @@ class SalesTransaction(CreditBase, table=True):
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     # Calendar month in the firm's time zone, "YYYY-MM": the key of its monthly metrics.
     local_month: str = Field(max_length=7)
+    # Day of that month (1-31): which day the event made the firm active.
+    local_day: int = Field(default=0, sa_type=SmallInteger)
     amount_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     order_ref: str | None = Field(default=None, max_length=128)
@@ -69,7 +81,6 @@ class SalesTransaction(CreditBase, table=True):
     channel: str | None = Field(default=None, max_length=32)
     category: str | None = Field(default=None, max_length=64)
     refund_of: str | None = Field(default=None, max_length=128)
-    content_hash: str = Field(max_length=32)
     ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy import desc
 from sqlmodel import Session, select
 
-from services.credit.models import CreditScore, Firm, FirmMonthMetric, ModelVersion
+from services.credit.models import (
+    CreditScore,
+    Firm,
+    FirmMonthMetric,
+    ModelVersion,
+    PlatformSetting,
+)
 
 
 def get_firm(session: Session, platform_org_id: str, firm_ref: str) -> Firm | None:
@@ -13,6 +19,11 @@ def get_firm(session: Session, platform_org_id: str, firm_ref: str) -> Firm | No
     return session.exec(
         select(Firm).where(Firm.platform_org_id == platform_org_id, Firm.firm_ref == firm_ref)
     ).first()
+
+
+def get_platform_setting(session: Session, platform_org_id: str) -> PlatformSetting | None:
+    """A platform's ingest settings row, if it ever set them."""
+    return session.get(PlatformSetting, platform_org_id)
 
 
 def list_firms(session: Session, platform_org_id: str, after_id: int, limit: int) -> list[Firm]:
@@ -49,7 +60,7 @@ def month_metrics(
         stmt = stmt.where(FirmMonthMetric.month < before_month)
     if since_month is not None:
         stmt = stmt.where(FirmMonthMetric.month >= since_month)
-    return list(session.exec(stmt.order_by(FirmMonthMetric.month, FirmMonthMetric.currency)))  # type: ignore[arg-type]
+    return list(session.exec(stmt.order_by(FirmMonthMetric.month, FirmMonthMetric.currency)))
 
 
 def latest_score(session: Session, firm_id: int, model_version: str) -> CreditScore | None:

@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -64,15 +65,40 @@ class FirmUpsert(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        return v if v is None else check_timezone(v)
 
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown IANA time zone") from None
-        return v
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name, or a ValueError saying it is not one."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name[:64]!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+    return name
+
+
+class PlatformSettingsIn(BaseModel):
+    """A platform's ingest settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(
+        max_length=64,
+        description="IANA zone in which new firms' months are cut (a firm may override it)",
+        examples=["Asia/Shanghai"],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return check_timezone(v)
+
+
+class PlatformSettingsPublic(BaseModel):
+    """A platform's ingest settings, and whether they are the service default."""
+
+    timezone: str
+    is_default: bool
 
 
 class FirmPublic(BaseModel):

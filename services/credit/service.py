@@ -11,7 +11,7 @@ from sqlmodel import Session
 from services.credit import repository
 from services.credit.config import CreditSettings
 from services.credit.features import MonthFigures, compute_features, month_key, months_back
-from services.credit.models import CreditScore, Firm, FirmMonthMetric
+from services.credit.models import CreditScore, Firm, FirmMonthMetric, PlatformSetting
 from services.credit.reference import SIZE_TABLE_VERSION, classify_size, currency_minor_units
 from services.credit.schemas import (
     FirmPublic,
@@ -19,6 +19,8 @@ from services.credit.schemas import (
     FirmUpsert,
     MetricsPublic,
     MonthMetricsPublic,
+    PlatformSettingsIn,
+    PlatformSettingsPublic,
     ReasonCode,
     ScorePublic,
 )
@@ -26,7 +28,7 @@ from services.credit.scoring import registry
 from services.credit.scoring.reasons import REASONS
 from services.credit.scoring.scale import grade_from_pd, points_from_log_odds, score_from_pd
 from shared.db import utcnow, write_session
-from shared.errors import Conflict, NotFound, ServiceUnavailable
+from shared.errors import Conflict, NotFound, ServiceUnavailable, field_error
 
 MAX_REASONS = 4
 
@@ -47,6 +49,7 @@ def upsert_firm(
         firm = repository.get_firm(session, platform_org_id, firm_ref)
         created = firm is None
         if firm is None:
+            platform_tz = platform_settings(session, settings, platform_org_id).timezone
             firm = Firm(
                 platform_org_id=platform_org_id,
                 firm_ref=firm_ref,
@@ -54,12 +57,14 @@ def upsert_firm(
                 region_code=data.region_code,
                 size_class=size,
                 size_table_version=SIZE_TABLE_VERSION,
-                timezone=data.timezone or settings.default_timezone,
+                timezone=data.timezone or platform_tz,
             )
-        elif data.timezone and data.timezone != firm.timezone:
+        elif data.timezone and data.timezone != firm.timezone and firm.metrics_version > 0:
             # Months already cut in one zone cannot be re-cut without rescanning raw rows.
-            if firm.metrics_version > 0:
-                raise Conflict("timezone cannot change once transactions are stored")
+            raise Conflict(
+                "timezone cannot change once transactions are stored",
+                errors=[field_error(("body", "timezone"), f"stays {firm.timezone}")],
+            )
         for field in (
             "name",
             "uscc",
@@ -80,6 +85,31 @@ def upsert_firm(
         session.commit()
         session.refresh(firm)
         return firm_public(firm), created
+
+
+def platform_settings(
+    session: Session, settings: CreditSettings, platform_org_id: str
+) -> PlatformSettingsPublic:
+    """A platform's ingest settings, the service default when it never set them."""
+    stored = repository.get_platform_setting(session, platform_org_id)
+    if stored is None:
+        return PlatformSettingsPublic(timezone=settings.default_timezone, is_default=True)
+    return PlatformSettingsPublic(timezone=stored.timezone, is_default=False)
+
+
+def put_platform_settings(
+    engine: Engine, platform_org_id: str, data: PlatformSettingsIn
+) -> PlatformSettingsPublic:
+    """Set a platform's ingest settings; firms created afterwards take its time zone."""
+    with write_session(engine) as session:
+        stored = repository.get_platform_setting(session, platform_org_id)
+        if stored is None:
+            stored = PlatformSetting(platform_org_id=platform_org_id, timezone=data.timezone)
+        stored.timezone = data.timezone
+        stored.updated_at = utcnow()
+        session.add(stored)
+        session.commit()
+    return PlatformSettingsPublic(timezone=data.timezone, is_default=False)
 
 
 def get_firm(session: Session, platform_org_id: str, firm_ref: str) -> Firm:

@@ -109,7 +109,8 @@ class Forwarder:
         deadline = time.monotonic() + budget
         data: object
         if stream:
-            headers.pop("content-length", None)
+            # A declared Content-Length is kept, so the service can refuse an oversized body
+            # (413) before storing any of it; without one the body goes on chunked.
             data = request.stream()
         else:
             data = await request.body()

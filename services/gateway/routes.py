@@ -54,6 +54,12 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
         "GET", "/v1/firms/{firm_ref}/metrics", "credit", "firms:read", "Monthly metrics of a firm"
     ),
     ForwardRoute("GET", "/v1/firms/{firm_ref}/score", "credit", "firms:read", "Score a firm"),
+    ForwardRoute(
+        "PUT", "/v1/platform-settings", "credit", "firms:write", "Set the platform's time zone"
+    ),
+    ForwardRoute(
+        "GET", "/v1/platform-settings", "credit", "firms:read", "Read the platform's settings"
+    ),
     ForwardRoute("GET", "/v1/models", "credit", "models:read", "List model versions"),
     ForwardRoute(
         "POST", "/v1/models/{version}/promote", "credit", "models:write", "Promote a model version"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from services.cli.bench import allocation_bench, gateway_bench, matching_bench, results
+from services.cli.bench import (
+    allocation_bench,
+    gateway_bench,
+    ingest_bench,
+    matching_bench,
+    results,
+)
 from services.cli.bench.setup import BenchStack
 
 
@@ -16,6 +22,7 @@ def run_all(quick: bool = False) -> list[results.Row]:
     try:
         rows += gateway_bench.run(bench, quick)
         rows += matching_bench.run(bench, quick)
+        rows += ingest_bench.run(bench, quick)
     finally:
         bench.stop()
     typer.echo(results.table(rows))

@@ -30,14 +30,14 @@ class BenchStack:
     _firms: int = field(default=0)
 
     @classmethod
-    def start(cls, name: str = "run") -> BenchStack:
-        """Fresh databases, migrated; services started; one platform created."""
+    def start(cls, name: str = "run", urls: dict[str, str] | None = None) -> BenchStack:
+        """Fresh databases (SQLite unless `urls` names others), migrated; one platform created."""
         work_dir = BENCH_DIR / name
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
         admin_key = "smf_admin_" + secrets.token_urlsafe(24)
         internal_secret = secrets.token_urlsafe(32)
-        urls = {s: f"sqlite:///{work_dir / f'{s}.db'}" for s in stack_mod.SERVICES}
+        urls = {s: f"sqlite:///{work_dir / f'{s}.db'}" for s in stack_mod.SERVICES} | (urls or {})
         stack_mod.migrate_all(urls)
         env = dict(os.environ)
         env.update(

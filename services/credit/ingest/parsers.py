@@ -32,24 +32,39 @@ ParsedLine = tuple[int, dict[str, Any] | RowError]
 
 
 class Gunzip:
-    """Pass bytes through, inflating them if the stream starts with the gzip magic number."""
+    """Pass bytes through, inflating them if the stream starts with the gzip magic number.
+
+    Inflated output comes in pieces of at most PIECE_BYTES, so a small body that inflates to
+    gigabytes (a "zip bomb") is still processed in bounded memory.
+    """
+
+    PIECE_BYTES = 4 << 20
 
     def __init__(self, force: bool = False) -> None:
         self._decided = force
         self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if force else None
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes) -> Iterator[bytes]:
         """Inflate (or not) the next bytes of the stream."""
-        if not self._decided:
+        if not self._decided and data:
             self._decided = True
             if data[:2] == b"\x1f\x8b":
                 self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
         if self._inflate is None:
-            return data
+            yield data
+            return
         try:
-            return self._inflate.decompress(data)
+            while data:
+                piece = self._inflate.decompress(data, self.PIECE_BYTES)
+                data = self._inflate.unconsumed_tail
+                yield piece
         except zlib.error as exc:
             raise ValueError(f"body is not valid gzip: {exc}") from None
+
+    def close(self) -> None:
+        """Raise if a gzip body ended before its end marker."""
+        if self._inflate is not None and not self._inflate.eof:
+            raise ValueError("gzip body is truncated (no end-of-stream marker)")
 
 
 class LineSplitter:
@@ -60,29 +75,38 @@ class LineSplitter:
         self._line_no = 0
         self._skipping = False
 
-    def feed(self, data: bytes) -> Iterator[tuple[int, bytes | None]]:
-        """Complete lines in `data` (None stands for a line too long to keep)."""
-        self._buf += data
-        *complete, self._buf = self._buf.split(b"\n")
-        for raw in complete:
-            self._line_no += 1
-            if self._skipping:
-                self._skipping = False
-                yield self._line_no, None
-            elif len(raw) > MAX_LINE_BYTES:
-                yield self._line_no, None
-            else:
-                yield self._line_no, raw
+    def feed(self, data: bytes) -> tuple[int, list[bytes | None]]:
+        """(number of the first line, complete lines in `data`); None is a line too long to keep."""
+        buf = self._buf + data if self._buf else data
+        lines: list[bytes | None] = buf.split(b"\n")  # type: ignore[assignment]
+        rest = lines.pop()
+        assert rest is not None
+        self._buf = rest
+        first = self._line_no + 1
+        self._line_no += len(lines)
+        if self._skipping and lines:
+            self._skipping = False
+            lines[0] = None
+        for i, raw in enumerate(lines):
+            if raw is not None and len(raw) > MAX_LINE_BYTES:
+                lines[i] = None
         if len(self._buf) > MAX_LINE_BYTES:
             self._buf = b""
             self._skipping = True
+        return first, lines
 
-    def close(self) -> Iterator[tuple[int, bytes | None]]:
+    def close(self) -> tuple[int, list[bytes | None]]:
         """The last line, if the stream did not end with a newline."""
+        lines: list[bytes | None] = []
         if self._buf or self._skipping:
+            lines.append(None if self._skipping else self._buf)
             self._line_no += 1
-            yield self._line_no, (None if self._skipping else self._buf)
             self._buf = b""
+            self._skipping = False
+        return self._line_no, lines
+
+
+TOO_LONG = RowError("", f"line longer than {MAX_LINE_BYTES} bytes")
 
 
 class NdjsonDecoder:
@@ -91,27 +115,40 @@ class NdjsonDecoder:
     def __init__(self) -> None:
         self._lines = LineSplitter()
 
-    def _parse(self, items: Iterator[tuple[int, bytes | None]]) -> Iterator[ParsedLine]:
-        for line_no, raw in items:
+    @staticmethod
+    def parse_lines(first: int, lines: list[bytes | None]) -> list[ParsedLine]:
+        """Numbered rows (or row errors) of complete lines; blank lines are skipped."""
+        out: list[ParsedLine] = []
+        append = out.append
+        loads = orjson.loads
+        for line_no, raw in enumerate(lines, first):
             if raw is None:
-                yield line_no, RowError("", f"line longer than {MAX_LINE_BYTES} bytes")
-                continue
-            if not raw.strip():
+                append((line_no, TOO_LONG))
                 continue
             try:
-                obj = orjson.loads(raw)
+                obj = loads(raw)
             except orjson.JSONDecodeError as exc:
-                yield line_no, RowError("", f"not valid JSON: {exc.msg}")
+                if raw.strip():
+                    append((line_no, RowError("", f"not valid JSON: {exc.msg}")))
                 continue
-            yield line_no, obj if isinstance(obj, dict) else RowError("", "must be a JSON object")
+            append((line_no, obj if type(obj) is dict else RowError("", "must be a JSON object")))
+        return out
 
-    def feed(self, data: bytes) -> Iterator[ParsedLine]:
+    def feed(self, data: bytes) -> list[ParsedLine]:
         """Rows completed by `data`."""
-        return self._parse(self._lines.feed(data))
+        return self.parse_lines(*self._lines.feed(data))
 
-    def close(self) -> Iterator[ParsedLine]:
+    def close(self) -> list[ParsedLine]:
         """Rows left at end of stream."""
-        return self._parse(self._lines.close())
+        return self.parse_lines(*self._lines.close())
+
+    def feed_lines(self, data: bytes) -> tuple[int, list[bytes | None]]:
+        """Complete lines of `data`, unparsed (for a validation process to parse)."""
+        return self._lines.feed(data)
+
+    def close_lines(self) -> tuple[int, list[bytes | None]]:
+        """The unterminated last line, unparsed."""
+        return self._lines.close()
 
 
 class CsvDecoder:
@@ -121,41 +158,63 @@ class CsvDecoder:
         self._lines = LineSplitter()
         self._header: list[str] | None = None
 
-    def _parse(self, items: Iterator[tuple[int, bytes | None]]) -> Iterator[ParsedLine]:
-        for line_no, raw in items:
+    def _parse(self, first: int, lines: list[bytes | None]) -> list[ParsedLine]:
+        out: list[ParsedLine] = []
+        for line_no, raw in enumerate(lines, first):
             if raw is None:
-                yield line_no, RowError("", f"line longer than {MAX_LINE_BYTES} bytes")
+                out.append((line_no, TOO_LONG))
                 continue
             try:
                 text = raw.decode("utf-8").rstrip("\r")
             except UnicodeDecodeError:
-                yield line_no, RowError("", "not UTF-8")
+                out.append((line_no, RowError("", "not UTF-8")))
                 continue
             if not text.strip():
                 continue
-            fields = next(csv.reader([text]))
+            try:
+                fields = next(csv.reader([text], strict=True))
+            except csv.Error as exc:
+                out.append((line_no, RowError("", f"not valid CSV: {exc}")))
+                continue
             if self._header is None:
-                header = [h.strip().lstrip("\ufeff") for h in fields]
-                unknown = [h for h in header if h not in CSV_COLUMNS]
-                if unknown:
-                    raise ValueError(f"CSV header names unknown column {unknown[0]!r}")
-                self._header = header
+                self._header = self._read_header(fields, line_no)
                 continue
             if len(fields) != len(self._header):
-                yield (
-                    line_no,
-                    RowError("", f"has {len(fields)} fields, header has {len(self._header)}"),
+                out.append(
+                    (
+                        line_no,
+                        RowError("", f"has {len(fields)} fields, header has {len(self._header)}"),
+                    )
                 )
                 continue
-            yield (
-                line_no,
-                {k: (v if v != "" else None) for k, v in zip(self._header, fields, strict=True)},
+            out.append(
+                (
+                    line_no,
+                    {
+                        k: (v if v != "" else None)
+                        for k, v in zip(self._header, fields, strict=True)
+                    },
+                )
             )
+        return out
 
-    def feed(self, data: bytes) -> Iterator[ParsedLine]:
+    @staticmethod
+    def _read_header(fields: list[str], line_no: int) -> list[str]:
+        header = [h.strip().lstrip("\ufeff") for h in fields]
+        unknown = [h for h in header if h not in CSV_COLUMNS]
+        if unknown:
+            raise ValueError(
+                f"CSV header (line {line_no}) names unknown column {unknown[0][:40]!r}; "
+                f"columns are {', '.join(sorted(CSV_COLUMNS))}"
+            )
+        if len(set(header)) != len(header):
+            raise ValueError(f"CSV header (line {line_no}) repeats a column")
+        return header
+
+    def feed(self, data: bytes) -> list[ParsedLine]:
         """Rows completed by `data`."""
-        return self._parse(self._lines.feed(data))
+        return self._parse(*self._lines.feed(data))
 
-    def close(self) -> Iterator[ParsedLine]:
+    def close(self) -> list[ParsedLine]:
         """Rows left at end of stream."""
-        return self._parse(self._lines.close())
+        return self._parse(*self._lines.close())

@@ -1,22 +1,21 @@
-"""Ingest use cases: a JSON array for one firm, or a stream of rows naming their firms."""
+"""Ingest use case: validate rows, write them in chunks (each one transaction), keep the report."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.config import CreditSettings
-from services.credit.ingest.rows import CleanRow, RowError, clean_row, localise
-from services.credit.ingest.writer import write_chunk
+from services.credit.ingest.rows import COL_TXN_ID, StoredRow
+from services.credit.ingest.validator import ParsedRow, Validated, Validator
+from services.credit.ingest.writer import ChunkOutcome, write_chunk
 from services.credit.schemas import IngestReport, Rejection
 from shared.db import utcnow
-
-ParsedRow = tuple[int, dict[str, Any] | RowError]
 
 
 class Ingestor:
@@ -27,12 +26,20 @@ class Ingestor:
         self.settings = settings
         self.platform_org_id = platform_org_id
         self.report = IngestReport()
-        self._pending: list[tuple[int, CleanRow]] = []
-        self._buyer_key = settings.buyer_hash_key.get_secret_value().encode()
-        self._tolerance = timedelta(seconds=settings.future_tolerance_s)
-        self._now = utcnow()
-        # firm_ref -> (firm id, time zone), or None when the platform has no such firm.
-        self._firms: dict[str, tuple[int, str] | None] = {}
+        self._rows: list[StoredRow] = []
+        self._lines: list[int] = []
+        self.buyer_key = settings.buyer_hash_key.get_secret_value().encode()
+        self.tolerance = timedelta(seconds=settings.future_tolerance_s)
+        self.validator = Validator(
+            platform_org_id, self.buyer_key, utcnow(), self.tolerance, self.lookup_firm
+        )
+        self._writer: ThreadPoolExecutor | None = None
+        self._in_flight: tuple[Future[ChunkOutcome], list[StoredRow], list[int]] | None = None
+
+    def lookup_firm(self, ref: str) -> tuple[int, str] | None:
+        """(firm id, time zone) of one of the platform's firms, or None."""
+        with Session(self.engine) as session:
+            return repository.firm_ids_by_ref(session, self.platform_org_id, [ref]).get(ref)
 
     def reject(self, line: int, field: str, reason: str, txn_id: str | None = None) -> None:
         """Count a rejected row and list it while the list is short."""
@@ -46,64 +53,71 @@ class Ingestor:
 
     def bind_firm(self, firm_ref: str, firm_id: int, tz: str) -> None:
         """Pre-resolve a firm (the per-firm route knows it up front)."""
-        self._firms[firm_ref] = (firm_id, tz)
-
-    def _resolve(self, refs: set[str]) -> None:
-        missing = [r for r in refs if r not in self._firms]
-        if not missing:
-            return
-        with Session(self.engine) as session:
-            found = repository.firm_ids_by_ref(session, self.platform_org_id, missing)
-        for ref in missing:
-            self._firms[ref] = found.get(ref)
+        self.validator.bind_firm(firm_ref, firm_id, tz)
 
     def add(self, parsed: Iterable[ParsedRow], firm_ref: str | None = None) -> None:
-        """Validate rows; each row names its firm unless firm_ref is given for all."""
-        batch: list[tuple[int, dict[str, Any], CleanRow]] = []
-        self._now = utcnow()
-        for line, item in parsed:
-            self.report.received += 1
-            if isinstance(item, RowError):
-                self.reject(line, item.field, item.reason)
-                continue
-            try:
-                row = clean_row(
-                    item, now=self._now, tolerance=self._tolerance, buyer_key=self._buyer_key
-                )
-                ref = firm_ref if firm_ref is not None else item.get("firm_ref")
-                if not isinstance(ref, str) or not ref:
-                    raise RowError("firm_ref", "is required on every row of a bulk upload")
-            except RowError as err:
-                txn_id = item.get("txn_id") if isinstance(item.get("txn_id"), str) else None
-                self.reject(line, err.field, err.reason, txn_id)
-                continue
-            item["firm_ref"] = ref
-            batch.append((line, item, row))
-        self._resolve({item["firm_ref"] for _, item, _ in batch})
-        for line, item, row in batch:
-            firm = self._firms.get(item["firm_ref"])
-            if firm is None:
-                self.reject(line, "firm_ref", "unknown firm_ref for this platform", row.txn_id)
-                continue
-            localise(row, firm[0], firm[1])
-            self._pending.append((line, row))
-        if len(self._pending) >= self.settings.ingest_chunk_rows:
-            self.flush()
+        """Validate rows here; each row names its firm unless firm_ref is given for all."""
+        self.add_validated(self.validator.validate(parsed, utcnow(), firm_ref))
+
+    def add_validated(self, batch: Validated) -> None:
+        """Take rows validated here or in a validation process; write full chunks."""
+        self.report.received += batch.received
+        for line, field, reason, txn_id in batch.rejected:
+            self.reject(line, field, reason, txn_id)
+        chunk = self.settings.ingest_chunk_rows
+        rows, lines = batch.rows, batch.lines
+        start = 0
+        while start < len(rows):
+            room = chunk - len(self._rows)
+            self._rows.extend(rows[start : start + room])
+            self._lines.extend(lines[start : start + room])
+            start += room
+            if len(self._rows) >= chunk:
+                self.flush()
 
     def flush(self) -> None:
-        """Write the pending rows as one transaction."""
-        if not self._pending:
+        """Hand the pending rows to the writer thread as one transaction (one chunk in flight).
+
+        Validating the next chunk while the database writes this one uses the second core:
+        sqlite3 and psycopg release the GIL while the database works.
+        """
+        if not self._rows:
             return
-        pending, self._pending = self._pending, []
-        outcome = write_chunk(self.engine, self.platform_org_id, [r for _, r in pending])
+        rows, lines = self._rows, self._lines
+        self._rows, self._lines = [], []
+        self._settle()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
+        future = self._writer.submit(write_chunk, self.engine, self.platform_org_id, rows)
+        self._in_flight = (future, rows, lines)
+
+    def discard_pending(self) -> None:
+        """Drop validated rows not yet handed to the writer (the upload is being abandoned)."""
+        self._rows, self._lines = [], []
+
+    def _settle(self) -> None:
+        if self._in_flight is None:
+            return
+        future, rows, lines = self._in_flight
+        self._in_flight = None
+        outcome = future.result()
         self.report.inserted += outcome.inserted
         self.report.duplicates += outcome.duplicates
         for pos, reason in outcome.conflicts:
-            line, row = pending[pos]
-            self.reject(line, "txn_id", reason, row.txn_id)
+            self.reject(lines[pos], "txn_id", reason, rows[pos][COL_TXN_ID])
+
+    def close(self) -> None:
+        """Wait for the chunk in flight (it commits or not as a whole) and stop the writer."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def finish(self) -> IngestReport:
-        """Flush and return the report, rejections in line order."""
-        self.flush()
+        """Write what is pending, wait for it, and return the report, rejections in line order."""
+        try:
+            self.flush()
+            self._settle()
+        finally:
+            self.close()
         self.report.rejections.sort(key=lambda r: r.line)
         return self.report

@@ -1,0 +1,106 @@
+"""Place an instant in a firm's calendar: its UTC text for storage and its local month and day.
+
+Months are cut in the firm's time zone, not in UTC. Converting every row through zoneinfo is
+the slowest step of validation, so the zone offset is looked up once per UTC day (and per
+instant only on the rare days a zone changes its offset).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+DAY_S = 86_400
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    """A cached IANA time zone."""
+    return ZoneInfo(name)
+
+
+class LocalCalendar:
+    """One time zone's calendar with per-day caches (bounded: a few entries per day seen)."""
+
+    CACHE_MAX = 100_000
+
+    def __init__(self, tz_name: str) -> None:
+        self.tz_name = tz_name
+        self.zone = zone(tz_name)
+        self._offsets: dict[tzinfo, int] = {}
+        # UTC day number -> (its date text, the zone's offset that whole day or None if it moves).
+        self._utc_days: dict[int, tuple[str, int | None]] = {}
+        # Local day number -> ("YYYY-MM", day of month).
+        self._local_days: dict[int, tuple[str, int]] = {}
+
+    def _offset_at(self, epoch_s: int) -> int:
+        offset = datetime.fromtimestamp(epoch_s, self.zone).utcoffset()
+        assert offset is not None
+        return int(offset.total_seconds())
+
+    def _utc_day(self, day: int) -> tuple[str, int | None]:
+        if len(self._utc_days) >= self.CACHE_MAX:
+            self._utc_days.clear()
+        start = self._offset_at(day * DAY_S)
+        end = self._offset_at(day * DAY_S + DAY_S - 1)
+        info = (date.fromordinal(EPOCH_ORDINAL + day).isoformat(), start if start == end else None)
+        self._utc_days[day] = info
+        return info
+
+    def _local_day(self, day: int) -> tuple[str, int]:
+        if len(self._local_days) >= self.CACHE_MAX:
+            self._local_days.clear()
+        d = date.fromordinal(EPOCH_ORDINAL + day)
+        info = self._local_days[day] = (f"{d.year:04d}-{d.month:02d}", d.day)
+        return info
+
+    def epoch_seconds(self, ts: datetime) -> int:
+        """Whole seconds since 1970 of an aware datetime (exact, cheaper than timestamp())."""
+        tz = ts.tzinfo
+        offset = self._offsets.get(tz)  # type: ignore[arg-type]
+        if offset is None:
+            if len(self._offsets) >= 1_000:
+                self._offsets.clear()
+            delta = ts.utcoffset()
+            assert delta is not None
+            offset = int(delta.total_seconds())
+            if offset * 1_000_000 != delta // _MICROSECOND:
+                # Offsets with fractions of a second are not cacheable as whole seconds.
+                return int((ts - _EPOCH).total_seconds() // 1)
+            self._offsets[tz] = offset  # type: ignore[index]
+        return (
+            (ts.toordinal() - EPOCH_ORDINAL) * DAY_S
+            + ts.hour * 3600
+            + ts.minute * 60
+            + ts.second
+            - offset
+        )
+
+    def place(self, ts: datetime) -> tuple[str, str, int]:
+        """(UTC text "YYYY-MM-DD hh:mm:ss.ffffff", local "YYYY-MM", local day of month)."""
+        epoch = self.epoch_seconds(ts)
+        utc_day, second_of_day = divmod(epoch, DAY_S)
+        info = self._utc_days.get(utc_day)
+        if info is None:
+            info = self._utc_day(utc_day)
+        date_text, offset = info
+        if offset is None:
+            offset = self._offset_at(epoch)
+        hour, rest = divmod(second_of_day, 3600)
+        minute, second = divmod(rest, 60)
+        utc_text = f"{date_text} {hour:02d}:{minute:02d}:{second:02d}.{ts.microsecond:06d}"
+        local = (epoch + offset) // DAY_S
+        month_day = self._local_days.get(local)
+        if month_day is None:
+            month_day = self._local_day(local)
+        return utc_text, month_day[0], month_day[1]
+
+
+def local_month_day(ts: datetime, tz_name: str) -> tuple[str, int]:
+    """The local ("YYYY-MM", day) of an instant, the slow and obvious way (for checks)."""
+    local = ts.astimezone(zone(tz_name))
+    return f"{local.year:04d}-{local.month:02d}", local.day

@@ -1,0 +1,111 @@
+"""Turn parsed rows into stored tuples and rejections: the per-row loop of an upload.
+
+Runs in the request's worker thread, or in a validation process (pool.py); it touches the
+database only to look firms up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.credit.ingest.localtime import LocalCalendar
+from services.credit.ingest.rows import RowCleaner, RowError, StoredRow
+
+ParsedRow = tuple[int, dict[str, Any] | RowError]
+# (line, field, reason, txn_id)
+RejectedRow = tuple[int, str, str, str | None]
+FirmLookup = Callable[[str], tuple[int, str] | None]
+# Enough firms for any one upload; a stream of made-up firm_refs cannot grow memory without end.
+FIRM_CACHE_MAX = 50_000
+
+
+@dataclass
+class Validated:
+    """What a batch of parsed rows became."""
+
+    received: int = 0
+    rows: list[StoredRow] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
+class Validator:
+    """Per-upload validation state: the row cleaner, time zone calendars and known firms."""
+
+    def __init__(
+        self,
+        platform_org_id: str,
+        buyer_key: bytes,
+        now: datetime,
+        tolerance: timedelta,
+        lookup: FirmLookup,
+    ) -> None:
+        self.cleaner = RowCleaner(platform_org_id, buyer_key, now, tolerance)
+        self._lookup_firm = lookup
+        self._calendars: dict[str, LocalCalendar] = {}
+        # firm_ref -> (firm id, its calendar), or None when the platform has no such firm.
+        self._firms: dict[str, tuple[int, LocalCalendar] | None] = {}
+
+    def _calendar(self, tz: str) -> LocalCalendar:
+        cal = self._calendars.get(tz)
+        if cal is None:
+            cal = self._calendars[tz] = LocalCalendar(tz)
+        return cal
+
+    def bind_firm(self, firm_ref: str, firm_id: int, tz: str) -> None:
+        """Pre-resolve a firm (the per-firm route knows it up front)."""
+        self._firms[firm_ref] = (firm_id, self._calendar(tz))
+
+    def _lookup(self, ref: str) -> tuple[int, LocalCalendar] | None:
+        if len(self._firms) >= FIRM_CACHE_MAX:
+            self._firms.clear()
+        found = self._lookup_firm(ref)
+        firm = (found[0], self._calendar(found[1])) if found else None
+        self._firms[ref] = firm
+        return firm
+
+    def _firm(self, item: dict[str, Any], bound: str | None) -> tuple[int, LocalCalendar]:
+        ref = item.get("firm_ref")
+        if bound is not None:
+            if ref is not None and ref != bound:
+                raise RowError("firm_ref", f"{str(ref)[:40]!r} differs from the firm in the path")
+            ref = bound
+        elif type(ref) is not str or not ref:
+            raise RowError("firm_ref", "is required on every row of a bulk upload")
+        firm = self._firms.get(ref)
+        if firm is None and (ref not in self._firms):
+            firm = self._lookup(ref)
+        if firm is None:
+            raise RowError("firm_ref", f"{ref[:40]!r} is not a firm of this platform")
+        return firm
+
+    def validate(
+        self, parsed: Iterable[ParsedRow], now: datetime, firm_ref: str | None = None
+    ) -> Validated:
+        """Clean every parsed row; each row names its firm unless firm_ref is given for all."""
+        self.cleaner.set_now(now)
+        clean = self.cleaner.clean
+        out = Validated()
+        rows, lines, rejected = out.rows, out.lines, out.rejected
+        for line, item in parsed:
+            out.received += 1
+            if type(item) is not dict:
+                if isinstance(item, RowError):
+                    rejected.append((line, item.field, item.reason, None))
+                else:
+                    rejected.append((line, "", "row must be a JSON object", None))
+                continue
+            try:
+                firm_id, calendar = self._firm(item, firm_ref)
+                rows.append(clean(item, firm_id, calendar))
+            except RowError as err:
+                txn_id = item.get("txn_id")
+                rejected.append(
+                    (line, err.field, err.reason, txn_id if type(txn_id) is str else None)
+                )
+                continue
+            lines.append(line)
+        return out
