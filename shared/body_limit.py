@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import problem_response
+from shared.errors import field_error, problem_response
 
 
 class BodyLimitMiddleware:
@@ -68,6 +68,7 @@ class BodyLimitMiddleware:
             title="Payload too large",
             detail=f"request body over {self.max_bytes} bytes",
             instance=scope["path"],
+            errors=[field_error(("header", "content-length"), f"at most {self.max_bytes} bytes")],
             # The rest of the body is not read, so the connection cannot be reused.
             headers={"Connection": "close"},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import contextvars
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
@@ -88,7 +89,10 @@ class Ingestor:
         self._settle()
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
-        future = self._writer.submit(write_chunk, self.engine, self.platform_org_id, rows)
+        # The writer thread runs in the request's context, so its events carry the request id.
+        future = self._writer.submit(
+            contextvars.copy_context().run, write_chunk, self.engine, self.platform_org_id, rows
+        )
         self._in_flight = (future, rows, lines)
 
     def discard_pending(self) -> None:
