@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.api import router
-from services.credit.statistics_api import router as statistics_router
 from services.credit.config import CreditSettings, get_settings
 from services.credit.scoring import registry
+from services.credit.statistics_api import router as statistics_router
 from shared.db import make_engine
 from shared.outbox import internal_events_router
 from shared.service_app import create_service_app

@@ -12,9 +12,10 @@ from services.credit import statistics
 from services.credit.deps import EngineDep
 from shared.errors import AppError, field_error
 from shared.internal_auth import PrincipalDep, require_kind
+from shared.types import MONTH_PATTERN
 
 router = APIRouter(prefix="/v1")
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
 
 
 @router.get("/statistics/sales", response_model=list[statistics.SalesCell], tags=["statistics"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -22,6 +21,7 @@ from services.gateway.schemas import (
     WebhookEndpointWithSecret,
 )
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
+from shared.types import Rfc3339
 
 router = APIRouter(prefix="/v1")
 PageDep = Annotated[PageParams, Depends(page_params)]
@@ -166,8 +166,8 @@ def list_audit_events(
     method: Annotated[str | None, Query(max_length=8)] = None,
     route: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Rfc3339 | None = None,
+    until: Rfc3339 | None = None,
 ) -> Page[AuditEventPublic]:
     """The audit log with filters, oldest first (operators)."""
     rows = hooks_service.list_audit(

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.types import Rfc3339
+
 
 class OrganizationIn(BaseModel):
     """A new organisation."""
@@ -35,7 +37,7 @@ class ApiKeyIn(BaseModel):
 
     name: str = Field(default="", max_length=200)
     scopes: list[str] | None = Field(default=None, max_length=32)
-    expires_at: datetime | None = None
+    expires_at: Rfc3339 | None = None
 
 
 class ApiKeyPublic(BaseModel):

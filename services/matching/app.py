@@ -15,9 +15,9 @@ from services.matching import outcomes, referrals
 from services.matching.api import router
 from services.matching.api_deals import router as deals_router
 from services.matching.catalogue import CatalogueCache
-from services.matching.statistics_api import router as statistics_router
 from services.matching.config import MatchingSettings, get_settings
 from services.matching.credit_client import CreditClient
+from services.matching.statistics_api import router as statistics_router
 from shared.db import make_engine
 from shared.outbox import internal_events_router
 from shared.service_app import create_service_app

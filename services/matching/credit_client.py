@@ -82,7 +82,9 @@ class CreditClient:
         if resp.status_code >= 400 and resp.status_code != 409:
             raise OutcomeRejected(f"credit rejected the outcome: {resp.text[:200]}")
 
-    def sales_statistics(self, principal: Principal, params: dict[str, str]) -> list[dict[str, Any]]:
+    def sales_statistics(
+        self, principal: Principal, params: dict[str, str]
+    ) -> list[dict[str, Any]]:
         """Credit's monthly sales statistics (operators), asked on the operator's behalf."""
         try:
             resp = self._http.get(
@@ -102,4 +104,3 @@ class CreditClient:
         """Release pooled connections (a client passed in belongs to its owner)."""
         if self._owns_http:
             self._http.close()
-

@@ -287,5 +287,7 @@ class OutcomeOutbox(MatchingBase, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # Domain events, written in the same transaction as the change they describe (shared/outbox.py).
 outbox_event = outbox_table(matching_registry.metadata)

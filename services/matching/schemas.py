@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.types import Rfc3339
+
 Money = Decimal
 FIRM_REF = r"^[A-Za-z0-9._:\-]+$"
 Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=6)]
@@ -89,8 +91,8 @@ class EligibilityIn(BaseModel):
     size_classes: list[Literal["medium", "small", "micro"]] = Field(default_factory=list)
     min_history_months: int = Field(default=0, ge=0, le=240)
     min_sales_12m_cny: Money = Field(default=Decimal(0), ge=0, le=10**13, decimal_places=2)
-    active_from: datetime | None = None
-    active_to: datetime | None = None
+    active_from: Rfc3339 | None = None
+    active_to: Rfc3339 | None = None
 
     @model_validator(mode="after")
     def _who(self) -> EligibilityIn:

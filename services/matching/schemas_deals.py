@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
+from shared.types import Rfc3339
+
 Money = Decimal
 FIRM_REF_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 
@@ -135,7 +137,7 @@ class LoanEventIn(BaseModel):
         default=None, gt=0, le=10**11, decimal_places=2, description="repayment: principal repaid"
     )
     days_overdue: int | None = Field(default=None, ge=0, le=3650)
-    occurred_at: datetime | None = None
+    occurred_at: Rfc3339 | None = None
 
     @model_validator(mode="after")
     def _fields(self) -> LoanEventIn:

@@ -34,7 +34,6 @@ from services.matching.schemas import (
 from shared.db import utcnow, write_session
 from shared.errors import AppError, Conflict, Forbidden, NotFound, field_error
 from shared.internal_auth import Principal
-from shared.outbox import emit
 
 
 def put_lender_profile(

@@ -11,9 +11,10 @@ from services.matching import statistics
 from services.matching.deps import CreditDep, EngineDep
 from shared.errors import AppError, field_error
 from shared.internal_auth import PrincipalDep, require_kind
+from shared.types import MONTH_PATTERN
 
 router = APIRouter(prefix="/v1")
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = MONTH_PATTERN
 
 
 @router.get("/statistics", tags=["statistics"])
