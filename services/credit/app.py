@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.api import router
+from services.credit.scoring_api import router as scoring_router
 from services.credit.config import CreditSettings, get_settings
 from services.credit.scoring import registry
 from shared.db import make_engine
@@ -54,4 +55,5 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
         engine_getter=lambda: getattr(app.state, "engine", None),
     )
     app.include_router(router)
+    app.include_router(scoring_router)
     return app

@@ -1,0 +1,44 @@
+"""Reason codes of a score: the up-to-four features that cost it the most points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from services.credit.scoring.reasons import reason_for
+from services.credit.scoring.scale import points_from_log_odds
+
+MAX_REASONS = 4
+
+
+def reasons_from_contributions(
+    features: list[str], contributions: NDArray[np.float64]
+) -> list[list[dict[str, Any]]]:
+    """Per row, the adverse factors (positive log-odds contributions), worst first, at most four."""
+    contributions = np.atleast_2d(np.asarray(contributions, dtype=float))
+    k = min(MAX_REASONS, contributions.shape[1])
+    # argpartition then a sort of the k picked: O(p) per row rather than a full sort.
+    top = np.argpartition(-contributions, k - 1, axis=1)[:, :k] if k else np.zeros((len(contributions), 0), int)  # fmt: skip
+    order = np.take_along_axis(-contributions, top, axis=1).argsort(axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    catalogue = [reason_for(f) for f in features]
+    out: list[list[dict[str, Any]]] = []
+    for i in range(contributions.shape[0]):
+        row = []
+        for j in top[i]:
+            c = float(contributions[i, j])
+            if c <= 1e-9:
+                break
+            reason = catalogue[j]
+            row.append(
+                {
+                    "code": reason.code,
+                    "message_en": reason.en,
+                    "message_zh": reason.zh,
+                    "points": round(points_from_log_odds(c), 1),
+                }
+            )
+        out.append(row)
+    return out

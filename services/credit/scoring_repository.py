@@ -1,0 +1,135 @@
+"""Queries of outcomes, batch jobs, monitoring events and scores by model (credit database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import desc, func, insert, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, select
+
+from services.credit.models import (
+    CreditScore,
+    Firm,
+    LoanOutcome,
+    ModelMonitoringEvent,
+    ScoreBatchJob,
+)
+
+
+def get_outcome(session: Session, loan_id: str) -> LoanOutcome | None:
+    """One reported loan outcome."""
+    return session.get(LoanOutcome, loan_id)
+
+
+def outcomes(session: Session) -> list[LoanOutcome]:
+    """Every reported outcome, by application date."""
+    return list(session.exec(select(LoanOutcome).order_by(LoanOutcome.application_date)))  # type: ignore[arg-type]
+
+
+def firms_by_refs(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Firm]:
+    """(platform, firm_ref) -> firm, for the keys that exist."""
+    platforms = {p for p, _ in keys}
+    refs = {r for _, r in keys}
+    rows = session.exec(
+        select(Firm).where(
+            Firm.platform_org_id.in_(platforms),  # type: ignore[attr-defined]
+            Firm.firm_ref.in_(refs),  # type: ignore[attr-defined]
+        )
+    )
+    return {
+        (f.platform_org_id, f.firm_ref): f for f in rows if (f.platform_org_id, f.firm_ref) in keys
+    }
+
+
+def get_job(session: Session, job_id: str) -> ScoreBatchJob | None:
+    """One batch scoring job."""
+    return session.get(ScoreBatchJob, job_id)
+
+
+def count_firms(session: Session, platform_org_id: str) -> int:
+    """How many firms a platform has."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(Firm).where(Firm.platform_org_id == platform_org_id)
+        ).one()
+    )
+
+
+def firm_chunk(
+    conn: Connection, platform_org_id: str, after_id: int, limit: int
+) -> list[tuple[int, int]]:
+    """The next `limit` (firm id, metrics version) of a platform after `after_id`, in id order."""
+    rows = conn.execute(
+        text(
+            "SELECT id, metrics_version FROM firm WHERE platform_org_id = :p AND id > :a "
+            "ORDER BY id LIMIT :n"
+        ),
+        {"p": platform_org_id, "a": after_id, "n": limit},
+    )
+    return [(int(i), int(v)) for i, v in rows]
+
+
+def metric_rows(
+    conn: Connection, first_id: int, last_id: int, since_month: str, before_month: str
+) -> list[Any]:
+    """Metric rows of the firms with ids in [first_id, last_id] for months in the window."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT firm_id, month, currency, sales_minor, refund_minor, chargeback_minor, "
+                "distinct_buyers, repeat_buyers, top_buyer_sales_minor, active_day_mask "
+                "FROM firm_month_metric WHERE firm_id BETWEEN :lo AND :hi "
+                "AND month >= :since AND month < :before"
+            ),
+            {"lo": first_id, "hi": last_id, "since": since_month, "before": before_month},
+        ).all()
+    )
+
+
+def insert_scores(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert many score rows at once."""
+    if rows:
+        conn.execute(insert(CreditScore), rows)
+
+
+def model_scores(session: Session, version: str) -> list[tuple[int, datetime]]:
+    """(score, created_at) of every score a model version made."""
+    return [
+        (int(s), c)
+        for s, c in session.exec(
+            select(CreditScore.score, CreditScore.created_at).where(
+                CreditScore.model_version == version
+            )
+        )
+    ]
+
+
+def events(session: Session, version: str) -> list[ModelMonitoringEvent]:
+    """Monitoring events of a model version, newest month first."""
+    return list(
+        session.exec(
+            select(ModelMonitoringEvent)
+            .where(ModelMonitoringEvent.model_version == version)
+            .order_by(desc(ModelMonitoringEvent.month), ModelMonitoringEvent.level)  # type: ignore[arg-type]
+        )
+    )
+
+
+def get_event(
+    session: Session, version: str, month: str, level: str
+) -> ModelMonitoringEvent | None:
+    """The event of a version, month and level, if recorded."""
+    return session.exec(
+        select(ModelMonitoringEvent).where(
+            ModelMonitoringEvent.model_version == version,
+            ModelMonitoringEvent.month == month,
+            ModelMonitoringEvent.level == level,
+        )
+    ).first()
+
+
+def get_score(session: Session, score_id: int) -> CreditScore | None:
+    """One stored score."""
+    return session.get(CreditScore, score_id)
