@@ -56,7 +56,7 @@ class MonthPsi(BaseModel):
     month: str
     scores: int
     psi: float
-    level: Literal["stable", "warning", "alert"]
+    level: Literal["stable", "warning", "alert", "too_few"]
 
 
 class MonitoringPublic(BaseModel):
@@ -65,6 +65,7 @@ class MonitoringPublic(BaseModel):
     model_version: str
     warn_threshold: float
     alert_threshold: float
+    min_scores: int
     months: list[MonthPsi]
     events: list[dict[str, Any]]
 

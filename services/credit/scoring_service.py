@@ -18,7 +18,14 @@ from services.credit.schemas import ModelPublic
 from services.credit.scoring import registry
 from services.credit.scoring.estimators import CHALLENGER_KIND, CHAMPION_KIND
 from services.credit.scoring.explain import reasons_from_contributions
-from services.credit.scoring.monitoring import PSI_ALERT, PSI_WARN, bin_shares, level, psi
+from services.credit.scoring.monitoring import (
+    MIN_SCORES,
+    PSI_ALERT,
+    PSI_WARN,
+    bin_shares,
+    level,
+    psi,
+)
 from services.credit.scoring.report import write_report
 from services.credit.scoring.scale import grade_from_pd, score_from_pd
 from services.credit.scoring.training import (
@@ -149,7 +156,7 @@ def monitor(engine: Engine, version: str, *, record_events: bool) -> MonitoringP
         actual = bin_shares(np.array(by_month[month], dtype=float), reference["edges"])
         value = round(psi(expected, actual), 6)
         months.append(
-            MonthPsi(month=month, scores=len(by_month[month]), psi=value, level=level(value))
+            MonthPsi(month=month, scores=len(by_month[month]), psi=value, level=level(value, len(by_month[month])))
         )
     if record_events:
         _record_events(engine, version, months)
@@ -159,6 +166,7 @@ def monitor(engine: Engine, version: str, *, record_events: bool) -> MonitoringP
         model_version=version,
         warn_threshold=PSI_WARN,
         alert_threshold=PSI_ALERT,
+        min_scores=MIN_SCORES,
         months=months,
         events=[e.model_dump() for e in events],
     )
@@ -167,7 +175,7 @@ def monitor(engine: Engine, version: str, *, record_events: bool) -> MonitoringP
 def _record_events(engine: Engine, version: str, months: list[MonthPsi]) -> None:
     with write_session(engine) as session:
         for m in months:
-            if m.level == "stable":
+            if m.level not in ("warning", "alert"):
                 continue
             threshold = PSI_ALERT if m.level == "alert" else PSI_WARN
             if repo.get_event(session, version, m.month, m.level) is None:

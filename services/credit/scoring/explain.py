@@ -28,8 +28,9 @@ def reasons_from_contributions(
     for i in range(contributions.shape[0]):
         row = []
         for j in top[i]:
-            c = float(contributions[i, j])
-            if c <= 1e-9:
+            points = round(points_from_log_odds(float(contributions[i, j])), 1)
+            # A factor that costs less than a tenth of a point is no reason to give.
+            if points > -0.1:
                 break
             reason = catalogue[j]
             row.append(
@@ -37,7 +38,7 @@ def reasons_from_contributions(
                     "code": reason.code,
                     "message_en": reason.en,
                     "message_zh": reason.zh,
-                    "points": round(points_from_log_odds(c), 1),
+                    "points": points,
                 }
             )
         out.append(row)

@@ -12,6 +12,8 @@ PSI_BINS = 10
 # shift that calls for a look at the model (Siddiqi, Credit Risk Scorecards, 2006).
 PSI_WARN = 0.10
 PSI_ALERT = 0.25
+# Below this many scores a month's PSI is mostly sampling noise (about bins / n): not judged.
+MIN_SCORES = 100
 # A bin empty on one side would make the PSI infinite; this floor keeps it finite.
 _FLOOR = 1e-4
 
@@ -38,8 +40,10 @@ def psi(expected: NDArray[np.float64], actual: NDArray[np.float64]) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def level(value: float) -> str:
-    """'stable', 'warning' or 'alert' for a PSI value."""
+def level(value: float, scores: int) -> str:
+    """'stable', 'warning' or 'alert' for a PSI value; 'too_few' below MIN_SCORES scores."""
+    if scores < MIN_SCORES:
+        return "too_few"
     if value >= PSI_ALERT:
         return "alert"
     if value >= PSI_WARN:
