@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -168,8 +169,8 @@ def _score_rows(
             "pd_12m": round(float(pd_12m[i]), 6),
             "score": int(scores[i]),
             "grade": str(grades[i]),
-            "reasons": reasons[i],
-            "features": dict(zip(names, X[i].tolist(), strict=True)),
+            "reasons": orjson.dumps(reasons[i]).decode(),
+            "features": orjson.dumps(dict(zip(names, X[i].tolist(), strict=True))).decode(),
             "created_at": now,
         }
         for i, (fid, mv) in enumerate(chunk)

@@ -11,6 +11,7 @@ SCOPES: dict[str, str] = {
     "applications:read": "read the caller's applications and offers",
     "products:write": "publish the caller's loan or guarantee products and profile",
     "products:read": "read the caller's products and profile",
+    "scores:batch": "start and read batch scoring jobs of all the caller's firms",
     "models:read": "read the model registry",
     "models:write": "promote model versions",
     "orgs:admin": "create organisations and keys for any organisation",
@@ -22,6 +23,7 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
     "platform": [
         "firms:write",
         "firms:read",
+        "scores:batch",
         "transactions:write",
         "applications:write",
         "applications:read",

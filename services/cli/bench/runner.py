@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli.bench import gateway_bench, results
+from services.cli.bench import gateway_bench, models_bench, results
 from services.cli.bench.setup import BenchStack
 
 
@@ -14,6 +14,7 @@ def run_all(quick: bool = False) -> list[results.Row]:
     bench = BenchStack.start("stack")
     try:
         rows += gateway_bench.run(bench, quick)
+        rows += models_bench.run(bench, quick)
     finally:
         bench.stop()
     typer.echo(results.table(rows))
