@@ -80,8 +80,8 @@ def predict(
         missing = [f for f in loaded.features if f not in header]
         if missing:
             raise _fail(f"{csv} lacks the model's columns: {', '.join(missing)}")
-        pd_12m = loaded.predict_pd_matrix(loaded.encode(rows)) if rows else []
-        write_with_pd(out, header, rows, iter(map(float, pd_12m)))
+        pd_12m = loaded.predict_pd_matrix(loaded.encode(rows)).tolist() if rows else []
+        write_with_pd(out, header, rows, iter(pd_12m))
     finally:
         engine.dispose()
     typer.echo(f"{len(rows)} rows scored by {model} written to {out}")

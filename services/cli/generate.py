@@ -1,4 +1,4 @@
-"""`smefin generate`: merchant histories from the seeded generator, to CSV or into a credit database."""
+"""`smefin generate`: seeded merchant histories, to CSV or straight into a credit database."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def load_into_database(engine: Engine, platform_org_id: str, firms: Iterable[Sim
                 ],
             )
             refs = [f.firm_ref for f in batch]
-            ids = dict(
+            ids: dict[str, int] = dict(
                 conn.execute(
                     select(Firm.firm_ref, Firm.id).where(  # type: ignore[call-overload]
                         Firm.platform_org_id == platform_org_id,
@@ -206,7 +206,9 @@ def generate(
         raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
     if (out is None) == (database_url is None):
         raise typer.BadParameter("give exactly one of --out or --database-url")
-    params = GeneratorParams(median_monthly_sales=median_monthly_sales, target_default_rate=default_rate)  # fmt: skip
+    params = GeneratorParams(
+        median_monthly_sales=median_monthly_sales, target_default_rate=default_rate
+    )
     stream = progress_iter(
         simulate(firms, seed=seed, months=months, end_month=end_month, params=params),
         firms,

@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.api import router
-from services.credit.scoring_api import router as scoring_router
 from services.credit.config import CreditSettings, get_settings
 from services.credit.scoring import registry
+from services.credit.scoring_api import router as scoring_router
 from shared.db import make_engine
 from shared.service_app import create_service_app
 

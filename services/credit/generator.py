@@ -56,7 +56,7 @@ _CALIBRATION_FIRMS = 20_000
 
 @dataclass(frozen=True)
 class GeneratorParams:
-    """Every assumption of the generator, with the public figure it stands on (docs/generator.md)."""
+    """Every assumption of the generator; docs/generator.md gives the public figure of each."""
 
     # Target 12-month default rate (2-8% for thin-file online merchants; NPL 1-6%).
     target_default_rate: float = 0.05
@@ -360,9 +360,8 @@ def _simulate_firm(
     aov = p.median_order_value * np.exp(rng.normal(0, 0.4))
     t_idx = np.arange(months)
     # Growth and decline are relative to the middle of the history, so levels stay comparable.
-    expected_sales = (
-        level * np.exp(trend * (t_idx - months / 2)) * month_mult * np.exp(p.sales_health_beta * hist)
-    )  # fmt: skip
+    growth = np.exp(trend * (t_idx - months / 2))
+    expected_sales = level * growth * month_mult * np.exp(p.sales_health_beta * hist)
     # A weak firm sometimes stops selling for a month; a failed firm stops for good.
     dormant = rng.random(months) < _sigmoid(-3 - 2.0 * hist)
     if failed_month is not None:

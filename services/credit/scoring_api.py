@@ -1,4 +1,4 @@
-"""Routes of outcomes (internal), model reports and monitoring (operators), batch jobs (platforms)."""
+"""Routes: outcomes (internal), model reports and monitoring (operators), batch jobs (platforms)."""
 
 from __future__ import annotations
 

@@ -81,8 +81,8 @@ def metric_rows(
     """
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     # Only the driver's placeholder is formatted in; every value is a bound parameter.
-    sql = (  # noqa: S608
-        "SELECT firm_id, month, currency, sales_minor, refund_minor, chargeback_minor, "
+    sql = (
+        "SELECT firm_id, month, currency, sales_minor, refund_minor, chargeback_minor, "  # noqa: S608
         "distinct_buyers, repeat_buyers, top_buyer_sales_minor, active_day_mask "
         f"FROM firm_month_metric WHERE firm_id BETWEEN {mark} AND {mark} "
         f"AND month >= {mark} AND month < {mark}"
@@ -135,7 +135,7 @@ def events(session: Session, version: str) -> list[ModelMonitoringEvent]:
         session.exec(
             select(ModelMonitoringEvent)
             .where(ModelMonitoringEvent.model_version == version)
-            .order_by(desc(ModelMonitoringEvent.month), ModelMonitoringEvent.level)  # type: ignore[arg-type]
+            .order_by(desc(ModelMonitoringEvent.month), ModelMonitoringEvent.level)
         )
     )
 

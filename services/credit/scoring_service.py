@@ -156,7 +156,12 @@ def monitor(engine: Engine, version: str, *, record_events: bool) -> MonitoringP
         actual = bin_shares(np.array(by_month[month], dtype=float), reference["edges"])
         value = round(psi(expected, actual), 6)
         months.append(
-            MonthPsi(month=month, scores=len(by_month[month]), psi=value, level=level(value, len(by_month[month])))
+            MonthPsi(
+                month=month,
+                scores=len(by_month[month]),
+                psi=value,
+                level=level(value, len(by_month[month])),
+            )
         )
     if record_events:
         _record_events(engine, version, months)

@@ -20,7 +20,11 @@ from tests.conftest import principal_headers
 
 def _load(settings: CreditSettings, n: int, platform: str, seed: int) -> None:
     engine = make_engine(settings.database_url)
-    load_into_database(engine, platform, simulate(n, seed=seed, params=GeneratorParams(median_monthly_sales=3_000.0)))
+    load_into_database(
+        engine,
+        platform,
+        simulate(n, seed=seed, params=GeneratorParams(median_monthly_sales=3_000.0)),
+    )
     engine.dispose()
 
 
@@ -69,7 +73,9 @@ def test_batch_features_equal_single_firm_features(credit_settings: CreditSettin
     with Session(engine) as session:
         for k, fid in enumerate(ids):
             single = compute_features(
-                service.month_figures(repository.month_metrics(session, fid, before_month=as_of_month)),
+                service.month_figures(
+                    repository.month_metrics(session, fid, before_month=as_of_month)
+                ),
                 as_of_month,
             )
             for j, name in enumerate(FEATURE_NAMES):

@@ -22,7 +22,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "features.md"
 
 
 def _firm_rows() -> list[MonthFigures]:
-    firm = next(simulate(1, seed=4, end_month="2026-11", params=GeneratorParams(median_monthly_sales=3_000.0)))
+    firm = next(
+        simulate(
+            1, seed=4, end_month="2026-11", params=GeneratorParams(median_monthly_sales=3_000.0)
+        )
+    )
     return firm.month_figures()
 
 
@@ -31,7 +35,9 @@ def test_future_months_do_not_leak() -> None:
     before = compute_features(rows, "2026-06")
     later = [r for r in rows if r.month >= "2026-06"]
     assert later
-    tampered = [r if r.month < "2026-06" else replace(r, sales=r.sales * 50, refunds=0.0) for r in rows]
+    tampered = [
+        r if r.month < "2026-06" else replace(r, sales=r.sales * 50, refunds=0.0) for r in rows
+    ]
     assert compute_features(tampered, "2026-06") == before
     assert compute_features([r for r in rows if r.month < "2026-06"], "2026-06") == before
     assert compute_features(rows, "2026-11") != before

@@ -39,7 +39,9 @@ def test_registry_lists_champion_and_challenger_with_metadata(credit: TestClient
     assert credit.get("/v1/models").status_code == 403
 
 
-def test_promote_challenger_then_scores_name_it(credit: TestClient, credit_settings: CreditSettings) -> None:
+def test_promote_challenger_then_scores_name_it(
+    credit: TestClient, credit_settings: CreditSettings
+) -> None:
     _load(credit_settings, 3)
     first = credit.get("/v1/firms/m000000/score")
     assert first.status_code == 200, first.text
@@ -134,7 +136,11 @@ def test_outcome_idempotent_on_loan_id(credit: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("outcome", "late"), ("application_date", "2026-13-01"), ("observed_at", "2026-09-05T10:00:00")],
+    [
+        ("outcome", "late"),
+        ("application_date", "2026-13-01"),
+        ("observed_at", "2026-09-05T10:00:00"),
+    ],
 )
 def test_bad_outcome_is_422_naming_the_field(credit: TestClient, field: str, value: str) -> None:
     r = credit.post("/v1/outcomes", json=OUTCOME | {field: value}, headers=SERVICE)

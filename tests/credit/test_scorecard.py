@@ -10,6 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from services.credit.generator import GeneratorParams
 from services.credit.scoring.binning import WoEBinner
 from services.credit.scoring.challenger import GradientBoostedPD
 from services.credit.scoring.explain import reasons_from_contributions
@@ -25,14 +26,15 @@ from services.credit.scoring.scale import (
 )
 from services.credit.scoring.scorecard import Scorecard
 from services.credit.scoring.training import TrainingSet, fit_kinds, generated_training_set
-from services.credit.generator import GeneratorParams
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")
 def generated() -> TrainingSet:
-    return generated_training_set(3000, 77, "2026-11", GeneratorParams(median_monthly_sales=9_000.0))
+    return generated_training_set(
+        3000, 77, "2026-11", GeneratorParams(median_monthly_sales=9_000.0)
+    )
 
 
 def test_champion_auc_within_002_of_challenger_on_holdout(generated: TrainingSet) -> None:
@@ -58,7 +60,9 @@ def test_points_add_up_to_the_scaled_score(generated: TrainingSet) -> None:
     table = sc.points_table(generated.features)
     assert {r["feature"] for r in table} == set(generated.features)
     # Doubling the odds of repaying is worth POINTS_TO_DOUBLE_ODDS points.
-    assert score_from_pd(1 / 31) - score_from_pd(1 / 16) == pytest.approx(POINTS_TO_DOUBLE_ODDS, abs=1)
+    assert score_from_pd(1 / 31) - score_from_pd(1 / 16) == pytest.approx(
+        POINTS_TO_DOUBLE_ODDS, abs=1
+    )
 
 
 def test_scale_range_and_grades() -> None:

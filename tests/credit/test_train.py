@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,11 @@ ADMIN = principal_headers("org_admin", "admin")
 runner = CliRunner()
 
 
+def _versions(output: str) -> list[str]:
+    # Library warnings may share the output; the command prints one line per new version.
+    return re.findall(r"^((?:scorecard|gbm)-\d{8}-[0-9a-f]{10})\s", output, flags=re.MULTILINE)
+
+
 @pytest.fixture
 def cli_env(credit_settings: CreditSettings, monkeypatch: pytest.MonkeyPatch) -> CreditSettings:
     monkeypatch.setenv("SMEFIN_CREDIT_MODEL_DIR", str(credit_settings.model_dir))
@@ -33,7 +39,11 @@ def test_train_from_outcomes_uses_features_as_of_application(
     credit: TestClient, cli_env: CreditSettings
 ) -> None:
     engine = make_engine(cli_env.database_url)
-    firms = list(simulate(600, seed=21, end_month="2026-06", params=GeneratorParams(median_monthly_sales=3_000.0)))
+    firms = list(
+        simulate(
+            600, seed=21, end_month="2026-06", params=GeneratorParams(median_monthly_sales=3_000.0)
+        )
+    )
     load_into_database(engine, "org_p1", firms)
     engine.dispose()
     for f in firms:
@@ -47,14 +57,16 @@ def test_train_from_outcomes_uses_features_as_of_application(
         }
         assert credit.post("/v1/outcomes", json=body, headers=SERVICE).status_code == 201
     # An outcome of a firm credit does not know is skipped, not fatal.
-    credit.post("/v1/outcomes", json=body | {"loan_id": "ghost", "firm_ref": "ghost"}, headers=SERVICE)
+    credit.post(
+        "/v1/outcomes", json=body | {"loan_id": "ghost", "firm_ref": "ghost"}, headers=SERVICE
+    )
     data = scoring_service.outcome_training_set(make_engine(cli_env.database_url))
     assert data.window["outcomes"] == 600 and data.window["skipped_unknown_firms"] == 1
     # Features as of 2026-06-10: histories end 2026-05, so firms look the same as when generated.
     assert data.X[:, 0].max() == 24.0
     result = runner.invoke(cli, ["credit", "train", "--database-url", cli_env.database_url])
     assert result.exit_code == 0, result.output
-    versions = [line.split()[0] for line in result.output.splitlines()]
+    versions = _versions(result.output)
     assert {v.split("-")[0] for v in versions} == {"scorecard", "gbm"}
     listed = {m["version"]: m for m in credit.get("/v1/models", headers=ADMIN).json()}
     trained = listed[versions[0]]
@@ -81,20 +93,38 @@ def _loan_book(path: Path, n: int = 800) -> None:
             sector = ["retail", "food", "textile"][int(risk > 0.7) + int(risk > 1.5)]
             util = "" if rng.random() < 0.1 else f"{0.5 + 0.2 * risk + rng.normal(0, 0.1):.3f}"
             bad = int(rng.random() < 1 / (1 + np.exp(-(2 * risk - 2.5))))
-            w.writerow([f"L{i}", f"{50_000 * np.exp(-0.3 * risk):.0f}", sector, util, "HZ", "", bad])
+            w.writerow(
+                [f"L{i}", f"{50_000 * np.exp(-0.3 * risk):.0f}", sector, util, "HZ", "", bad]
+            )
 
 
-def test_csv_train_then_predict(credit: TestClient, cli_env: CreditSettings, tmp_path: Path) -> None:
+def test_csv_train_then_predict(
+    credit: TestClient, cli_env: CreditSettings, tmp_path: Path
+) -> None:
     book = tmp_path / "book.csv"
     _loan_book(book)
     result = runner.invoke(
         cli,
-        ["credit", "train", "--csv", str(book), "--label", "bad", "--database-url", cli_env.database_url],
+        [
+            "credit",
+            "train",
+            "--csv",
+            str(book),
+            "--label",
+            "bad",
+            "--database-url",
+            cli_env.database_url,
+        ],
     )
     assert result.exit_code == 0, result.output
-    version = result.output.split()[0]
-    model = next(m for m in credit.get("/v1/models", headers=ADMIN).json() if m["version"] == version)
-    assert model["training_window"]["ignored_columns"] == {"branch": "constant", "empty": "all values missing"}
+    (version,) = _versions(result.output)
+    model = next(
+        m for m in credit.get("/v1/models", headers=ADMIN).json() if m["version"] == version
+    )
+    assert model["training_window"]["ignored_columns"] == {
+        "branch": "constant",
+        "empty": "all values missing",
+    }
     assert "sector" in model["training_window"]["categorical"]
     assert model["metrics"]["auc"] > 0.7
     # A lender's own model cannot become the champion that scores firms.
@@ -103,7 +133,18 @@ def test_csv_train_then_predict(credit: TestClient, cli_env: CreditSettings, tmp
     out = tmp_path / "scored.csv"
     result = runner.invoke(
         cli,
-        ["credit", "predict", "--model", version, "--csv", str(book), "--out", str(out), "--database-url", cli_env.database_url],
+        [
+            "credit",
+            "predict",
+            "--model",
+            version,
+            "--csv",
+            str(book),
+            "--out",
+            str(out),
+            "--database-url",
+            cli_env.database_url,
+        ],
     )
     assert result.exit_code == 0, result.output
     with book.open() as a, out.open() as b:
@@ -116,7 +157,9 @@ def test_csv_train_then_predict(credit: TestClient, cli_env: CreditSettings, tmp
     assert pds[labels == 1].mean() > pds[labels == 0].mean()
 
 
-def test_csv_errors_exit_2_with_a_reason(credit: TestClient, cli_env: CreditSettings, tmp_path: Path) -> None:
+def test_csv_errors_exit_2_with_a_reason(
+    credit: TestClient, cli_env: CreditSettings, tmp_path: Path
+) -> None:
     book = tmp_path / "book.csv"
     _loan_book(book, 100)
     url = ["--database-url", cli_env.database_url]
@@ -131,20 +174,38 @@ def test_csv_errors_exit_2_with_a_reason(credit: TestClient, cli_env: CreditSett
     models = credit.get("/v1/models", headers=ADMIN).json()
     r = runner.invoke(
         cli,
-        ["credit", "predict", "--model", models[0]["version"], "--csv", str(other), "--out", str(tmp_path / "o.csv"), *url],
+        [
+            "credit",
+            "predict",
+            "--model",
+            models[0]["version"],
+            "--csv",
+            str(other),
+            "--out",
+            str(tmp_path / "o.csv"),
+            *url,
+        ],
     )
     assert r.exit_code == 2 and "lacks the model's columns" in r.output
-    r = runner.invoke(cli, ["credit", "predict", "--model", "nope", "--csv", str(other), "--out", "x", *url])
+    r = runner.invoke(
+        cli, ["credit", "predict", "--model", "nope", "--csv", str(other), "--out", "x", *url]
+    )
     assert r.exit_code == 2 and "not found" in r.output
 
 
-def test_stored_score_reproduces_from_its_inputs(credit: TestClient, cli_env: CreditSettings) -> None:
+def test_stored_score_reproduces_from_its_inputs(
+    credit: TestClient, cli_env: CreditSettings
+) -> None:
     engine = make_engine(cli_env.database_url)
-    load_into_database(engine, "org_p1", simulate(5, seed=4, params=GeneratorParams(median_monthly_sales=3_000.0)))
+    load_into_database(
+        engine, "org_p1", simulate(5, seed=4, params=GeneratorParams(median_monthly_sales=3_000.0))
+    )
     engine.dispose()
     for i in range(5):
         assert credit.get(f"/v1/firms/m{i:06d}/score").status_code == 200
     for score_id in range(1, 6):
-        r = runner.invoke(cli, ["credit", "reproduce", str(score_id), "--database-url", cli_env.database_url])
+        r = runner.invoke(
+            cli, ["credit", "reproduce", str(score_id), "--database-url", cli_env.database_url]
+        )
         assert r.exit_code == 0, r.output
         assert '"matches": true' in r.output

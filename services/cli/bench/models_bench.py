@@ -64,7 +64,9 @@ def _latency_rows(bench: BenchStack, quick: bool) -> list[Row]:
     with SmefinClient(bench.stack.url("gateway"), bench.platform_key) as platform:
         for f in firms:
             platform.request(
-                "PUT", f"/v1/firms/{f.firm_ref}", {"industry": f.industry, "region_code": f.region_code}
+                "PUT",
+                f"/v1/firms/{f.firm_ref}",
+                {"industry": f.industry, "region_code": f.region_code},
             )
         platform.upload_stream(row for f in firms for row in f.transactions())
     principal = Principal(bench.platform_org_id, "platform", frozenset({"firms:read"}))
@@ -82,7 +84,10 @@ def _latency_rows(bench: BenchStack, quick: bool) -> list[Row]:
     floor50, _ = _percentiles(floor)
     s50, s99 = _percentiles(service)
     g50, g99 = _percentiles(through)
-    note = f"first (computed) score of {half} fresh firms each, sequential; /healthz p50 {floor50:.2f} ms"  # fmt: skip
+    note = (
+        f"first (computed) score of {half} fresh firms each, sequential; "
+        f"/healthz p50 {floor50:.2f} ms"
+    )
     return [
         Row("score_p50_ms_service", round(s50, 2), "ms", round(s50 / floor50, 2), None, note),
         Row("score_p99_ms_service", round(s99, 2), "ms", round(s99 / floor50, 2), None),
@@ -137,8 +142,8 @@ def _batch_rows(bench: BenchStack, quick: bool) -> list[Row]:
             "firms/s",
             round(rate / raw_rate, 3),
             20_000,
-            note=f"{done.firms_scored} firms in {elapsed:.1f} s; raw read of {len(raw)} metric rows "
-            f"{raw_rate:.0f} firms/s",
+            note=f"{done.firms_scored} firms in {elapsed:.1f} s; raw read of {len(raw)} "
+            f"metric rows {raw_rate:.0f} firms/s",
         )
     ]
 
@@ -165,8 +170,8 @@ def _train_rows(quick: bool) -> list[Row]:
             "s",
             round(elapsed / plain, 2),
             None,
-            note=f"{n} applications, scorecard fit + holdout metrics, auc {fits[0].metrics['auc']}; "
-            f"plain logistic regression {plain:.2f} s",
+            note=f"{n} applications, scorecard fit + holdout metrics, "
+            f"auc {fits[0].metrics['auc']}; plain logistic regression {plain:.2f} s",
         )
     ]
 

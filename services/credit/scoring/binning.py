@@ -7,6 +7,7 @@ means riskier than average, so a scorecard's coefficients come out positive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,7 +47,9 @@ class FeatureBins:
         return ["all"]
 
 
-def _woe(bads: NDArray[np.float64], goods: NDArray[np.float64], total_bad: float, total_good: float) -> NDArray[np.float64]:  # fmt: skip
+def _woe(
+    bads: NDArray[Any], goods: NDArray[Any], total_bad: float, total_good: float
+) -> NDArray[np.float64]:
     # Half a count of smoothing keeps a bin with no defaults (or no repayments) finite.
     return np.log(((bads + 0.5) / (total_bad + 0.5)) / ((goods + 0.5) / (total_good + 0.5)))
 

@@ -20,7 +20,9 @@ def reasons_from_contributions(
     contributions = np.atleast_2d(np.asarray(contributions, dtype=float))
     k = min(MAX_REASONS, contributions.shape[1])
     # argpartition then a sort of the k picked: O(p) per row rather than a full sort.
-    top = np.argpartition(-contributions, k - 1, axis=1)[:, :k] if k else np.zeros((len(contributions), 0), int)  # fmt: skip
+    if k == 0:
+        return [[] for _ in range(contributions.shape[0])]
+    top = np.argpartition(-contributions, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(-contributions, top, axis=1).argsort(axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     catalogue = [reason_for(f) for f in features]

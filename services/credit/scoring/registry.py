@@ -43,11 +43,11 @@ class LoadedModel:
 
     def predict_pd_matrix(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """PD of every row of an encoded matrix."""
-        return self.estimator.predict_proba(X)[:, 1]  # type: ignore[no-any-return]
+        return self.estimator.predict_proba(X)[:, 1]
 
     def contributions_matrix(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-odds of default each feature adds to each row (positive: adverse)."""
-        return self.estimator.log_odds_contributions(X)  # type: ignore[no-any-return]
+        return self.estimator.log_odds_contributions(X)
 
     def predict_pd(self, features: dict[str, float]) -> float:
         """PD of one row of named features."""
@@ -73,7 +73,7 @@ def sha256_of(path: Path) -> str:
 
 
 def load(record: ModelVersion) -> LoadedModel:
-    """The estimator of a registry record, loaded once per process and checked against its sha256."""
+    """The estimator of a registry record, loaded once per process, checked against its sha256."""
     cached = _cache.get(record.version)
     if cached is not None:
         return cached

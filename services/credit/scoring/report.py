@@ -11,12 +11,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a server
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_curve
 
-from services.credit.scoring.scale import scores_from_pd  # noqa: E402
+from services.credit.scoring.scale import scores_from_pd
 
 PNG_FILES = ("roc.png", "calibration.png", "scores.png")
 
@@ -56,7 +56,7 @@ def write_report(out_dir: Path, model: Any, holdout: dict[str, Any]) -> Path:
 
     scores = scores_from_pd(pd_)
     fig, ax = plt.subplots(figsize=(5, 4))
-    bins = np.linspace(scores.min(), scores.max() + 1, 30)
+    bins = np.linspace(scores.min(), scores.max() + 1, 30).tolist()
     ax.hist(scores[y == 0], bins=bins, alpha=0.6, density=True, label="repaid")
     ax.hist(scores[y == 1], bins=bins, alpha=0.6, density=True, label="defaulted")
     ax.set_xlabel("score")

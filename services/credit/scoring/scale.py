@@ -29,7 +29,7 @@ def score_from_pd(pd_12m: float) -> int:
     """Scaled score of a PD, clipped to the documented range."""
     pd_12m = min(max(pd_12m, 1e-6), 1 - 1e-6)
     raw = OFFSET + FACTOR * math.log((1 - pd_12m) / pd_12m)
-    return int(round(min(max(raw, SCORE_MIN), SCORE_MAX)))
+    return round(min(max(raw, SCORE_MIN), SCORE_MAX))
 
 
 def grade_from_pd(pd_12m: float) -> str:
@@ -57,4 +57,4 @@ def grades_from_pd(pd_12m: NDArray[np.float64]) -> NDArray[np.str_]:
     uppers = np.array([upper for _, upper in GRADES])
     letters = np.array([g for g, _ in GRADES])
     idx = np.searchsorted(uppers, np.asarray(pd_12m, dtype=float), side="right")
-    return letters[np.minimum(idx, len(letters) - 1)]  # type: ignore[no-any-return]
+    return letters[np.minimum(idx, len(letters) - 1)]

@@ -79,7 +79,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     def log_odds(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-odds of default of each row."""
         check_is_fitted(self, "coef_")
-        return self.intercept_ + self.binner_.transform(X) @ self.coef_  # type: ignore[no-any-return]
+        return self.intercept_ + self.binner_.transform(X) @ self.coef_
 
     def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Probabilities of [no default, default] per row."""
@@ -93,14 +93,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     def log_odds_contributions(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-odds of default each feature adds to each row against the training average."""
         check_is_fitted(self, "coef_")
-        return self.binner_.transform(X) * self.coef_ - self.mean_terms_  # type: ignore[no-any-return]
+        return self.binner_.transform(X) * self.coef_ - self.mean_terms_
 
     def points(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Points each feature earns on each row; a row's score is the sum of its points."""
         n_selected = max(int(self.selected_.sum()), 1)
         base = (OFFSET - FACTOR * self.intercept_) / n_selected
         terms = self.binner_.transform(X) * self.coef_
-        return np.where(self.selected_, base - FACTOR * terms, 0.0)  # type: ignore[no-any-return]
+        return np.where(self.selected_, base - FACTOR * terms, 0.0)
 
     def points_table(self, feature_names: list[str]) -> list[dict[str, Any]]:
         """Every attribute (feature bin) with its WoE, training rows, default rate and points."""

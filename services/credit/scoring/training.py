@@ -167,7 +167,8 @@ def train_bootstrap(
     same month is reused (a few seconds the first time, instant after).
     """
     end_month = default_end_month()
-    cache = model_dir / f"bootstrap-v{registry.ARTIFACT_FORMAT}-{end_month}-{BOOTSTRAP_SEED}-{n_firms}.joblib"  # fmt: skip
+    key = f"v{registry.ARTIFACT_FORMAT}-{end_month}-{BOOTSTRAP_SEED}-{n_firms}"
+    cache = model_dir / f"bootstrap-{key}.joblib"
     if cache.exists():
         data, fits = joblib.load(cache)
     else:
