@@ -15,8 +15,15 @@ from services.credit.models import CreditScore
 from shared.db import make_engine, utcnow
 from tests.conftest import principal_headers
 
-ADMIN = principal_headers("org_admin", "admin")
-SERVICE = principal_headers("svc_matching", "service")
+
+def admin_headers() -> dict[str, str]:
+    """Signed now: a principal header goes stale after 60 s."""
+    return principal_headers("org_admin", "admin")
+
+
+def service_headers() -> dict[str, str]:
+    """Signed now: a principal header goes stale after 60 s."""
+    return principal_headers("svc_matching", "service")
 
 
 def _load(settings: CreditSettings, n: int, platform: str = "org_p1", seed: int = 5) -> None:
@@ -27,7 +34,7 @@ def _load(settings: CreditSettings, n: int, platform: str = "org_p1", seed: int 
 
 
 def test_registry_lists_champion_and_challenger_with_metadata(credit: TestClient) -> None:
-    models = credit.get("/v1/models", headers=ADMIN).json()
+    models = credit.get("/v1/models", headers=admin_headers()).json()
     kinds = {m["kind"]: m for m in models}
     assert kinds["scorecard"]["status"] == "champion"
     assert kinds["gbm"]["status"] == "candidate"
@@ -47,21 +54,25 @@ def test_promote_challenger_then_scores_name_it(
     assert first.status_code == 200, first.text
     champion = first.json()["model_version"]
     assert champion.startswith("scorecard-")
-    gbm = next(m for m in credit.get("/v1/models", headers=ADMIN).json() if m["kind"] == "gbm")
-    r = credit.post(f"/v1/models/{gbm['version']}/promote", headers=ADMIN)
+    gbm = next(
+        m for m in credit.get("/v1/models", headers=admin_headers()).json() if m["kind"] == "gbm"
+    )
+    r = credit.post(f"/v1/models/{gbm['version']}/promote", headers=admin_headers())
     assert r.status_code == 200 and r.json()["status"] == "champion"
-    statuses = {m["version"]: m["status"] for m in credit.get("/v1/models", headers=ADMIN).json()}
+    statuses = {
+        m["version"]: m["status"] for m in credit.get("/v1/models", headers=admin_headers()).json()
+    }
     assert statuses[champion] == "retired"
     again = credit.get("/v1/firms/m000000/score").json()
     assert again["model_version"] == gbm["version"]
     assert len(again["reasons"]) <= 4
-    assert credit.post("/v1/models/nope/promote", headers=ADMIN).status_code == 404
+    assert credit.post("/v1/models/nope/promote", headers=admin_headers()).status_code == 404
     assert credit.post(f"/v1/models/{champion}/promote").status_code == 403
 
 
 def test_report_has_three_charts(credit: TestClient, credit_settings: CreditSettings) -> None:
-    version = credit.get("/v1/models", headers=ADMIN).json()[0]["version"]
-    r = credit.get(f"/v1/models/{version}/report", headers=ADMIN)
+    version = credit.get("/v1/models", headers=admin_headers()).json()[0]["version"]
+    r = credit.get(f"/v1/models/{version}/report", headers=admin_headers())
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert r.text.count("data:image/png;base64,") == 3
@@ -69,7 +80,7 @@ def test_report_has_three_charts(credit: TestClient, credit_settings: CreditSett
     out = credit_settings.model_dir / "reports" / version
     for name in ("roc.png", "calibration.png", "scores.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert credit.get("/v1/models/nope/report", headers=ADMIN).status_code == 404
+    assert credit.get("/v1/models/nope/report", headers=admin_headers()).status_code == 404
 
 
 def test_monitoring_psi_per_month_records_events_once(
@@ -100,16 +111,16 @@ def test_monitoring_psi_per_month_records_events_once(
             )
         session.commit()
     engine.dispose()
-    view = credit.get(f"/v1/models/{version}/monitoring", headers=ADMIN).json()
+    view = credit.get(f"/v1/models/{version}/monitoring", headers=admin_headers()).json()
     months = {m["month"]: m for m in view["months"]}
     drifted = months[f"{last_month.year:04d}-{last_month.month:02d}"]
     assert drifted["level"] == "alert" and drifted["psi"] > view["alert_threshold"]
     this = months[f"{utcnow().year:04d}-{utcnow().month:02d}"]
     assert this["scores"] == 40 and this["level"] == "too_few"
     assert view["events"] == []  # reading records nothing
-    ran = credit.post(f"/v1/models/{version}/monitoring", headers=ADMIN).json()
+    ran = credit.post(f"/v1/models/{version}/monitoring", headers=admin_headers()).json()
     assert [(e["month"], e["level"]) for e in ran["events"]] == [(drifted["month"], "alert")]
-    again = credit.post(f"/v1/models/{version}/monitoring", headers=ADMIN).json()
+    again = credit.post(f"/v1/models/{version}/monitoring", headers=admin_headers()).json()
     assert len(again["events"]) == 1
     assert credit.get(f"/v1/models/{version}/monitoring").status_code == 403
 
@@ -125,10 +136,12 @@ OUTCOME = {
 
 
 def test_outcome_idempotent_on_loan_id(credit: TestClient) -> None:
-    r = credit.post("/v1/outcomes", json=OUTCOME, headers=SERVICE)
+    r = credit.post("/v1/outcomes", json=OUTCOME, headers=service_headers())
     assert r.status_code == 201, r.text
-    assert credit.post("/v1/outcomes", json=OUTCOME, headers=SERVICE).status_code == 200
-    changed = credit.post("/v1/outcomes", json=OUTCOME | {"outcome": "defaulted"}, headers=SERVICE)
+    assert credit.post("/v1/outcomes", json=OUTCOME, headers=service_headers()).status_code == 200
+    changed = credit.post(
+        "/v1/outcomes", json=OUTCOME | {"outcome": "defaulted"}, headers=service_headers()
+    )
     assert changed.status_code == 409
     assert changed.headers["content-type"] == "application/problem+json"
     assert credit.post("/v1/outcomes", json=OUTCOME | {"loan_id": "x"}).status_code == 403
@@ -143,6 +156,6 @@ def test_outcome_idempotent_on_loan_id(credit: TestClient) -> None:
     ],
 )
 def test_bad_outcome_is_422_naming_the_field(credit: TestClient, field: str, value: str) -> None:
-    r = credit.post("/v1/outcomes", json=OUTCOME | {field: value}, headers=SERVICE)
+    r = credit.post("/v1/outcomes", json=OUTCOME | {field: value}, headers=service_headers())
     assert r.status_code == 422
     assert r.json()["errors"][0]["pointer"] == f"/{field}"

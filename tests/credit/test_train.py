@@ -19,8 +19,17 @@ from services.credit.generator import GeneratorParams, simulate
 from shared.db import make_engine
 from tests.conftest import principal_headers
 
-SERVICE = principal_headers("svc_matching", "service")
-ADMIN = principal_headers("org_admin", "admin")
+
+def service_headers() -> dict[str, str]:
+    """Signed now: a principal header goes stale after 60 s."""
+    return principal_headers("svc_matching", "service")
+
+
+def admin_headers() -> dict[str, str]:
+    """Signed now: a principal header goes stale after 60 s."""
+    return principal_headers("org_admin", "admin")
+
+
 runner = CliRunner()
 
 
@@ -55,10 +64,12 @@ def test_train_from_outcomes_uses_features_as_of_application(
             "outcome": "defaulted" if f.defaulted_12m else "repaid",
             "observed_at": "2026-11-01T00:00:00+00:00",
         }
-        assert credit.post("/v1/outcomes", json=body, headers=SERVICE).status_code == 201
+        assert credit.post("/v1/outcomes", json=body, headers=service_headers()).status_code == 201
     # An outcome of a firm credit does not know is skipped, not fatal.
     credit.post(
-        "/v1/outcomes", json=body | {"loan_id": "ghost", "firm_ref": "ghost"}, headers=SERVICE
+        "/v1/outcomes",
+        json=body | {"loan_id": "ghost", "firm_ref": "ghost"},
+        headers=service_headers(),
     )
     data = scoring_service.outcome_training_set(make_engine(cli_env.database_url))
     assert data.window["outcomes"] == 600 and data.window["skipped_unknown_firms"] == 1
@@ -68,13 +79,15 @@ def test_train_from_outcomes_uses_features_as_of_application(
     assert result.exit_code == 0, result.output
     versions = _versions(result.output)
     assert {v.split("-")[0] for v in versions} == {"scorecard", "gbm"}
-    listed = {m["version"]: m for m in credit.get("/v1/models", headers=ADMIN).json()}
+    listed = {m["version"]: m for m in credit.get("/v1/models", headers=admin_headers()).json()}
     trained = listed[versions[0]]
     assert trained["status"] == "candidate"
     assert trained["training_window"]["source"] == "loan_outcomes"
     assert trained["training_window"]["application_to"] == "2026-06-10"
     assert trained["metrics"]["auc"] > 0.65
-    assert credit.post(f"/v1/models/{versions[0]}/promote", headers=ADMIN).status_code == 200
+    assert (
+        credit.post(f"/v1/models/{versions[0]}/promote", headers=admin_headers()).status_code == 200
+    )
 
 
 def test_train_without_outcomes_fails_cleanly(credit: TestClient, cli_env: CreditSettings) -> None:
@@ -119,7 +132,9 @@ def test_csv_train_then_predict(
     assert result.exit_code == 0, result.output
     (version,) = _versions(result.output)
     model = next(
-        m for m in credit.get("/v1/models", headers=ADMIN).json() if m["version"] == version
+        m
+        for m in credit.get("/v1/models", headers=admin_headers()).json()
+        if m["version"] == version
     )
     assert model["training_window"]["ignored_columns"] == {
         "branch": "constant",
@@ -128,7 +143,7 @@ def test_csv_train_then_predict(
     assert "sector" in model["training_window"]["categorical"]
     assert model["metrics"]["auc"] > 0.7
     # A lender's own model cannot become the champion that scores firms.
-    assert credit.post(f"/v1/models/{version}/promote", headers=ADMIN).status_code == 409
+    assert credit.post(f"/v1/models/{version}/promote", headers=admin_headers()).status_code == 409
 
     out = tmp_path / "scored.csv"
     result = runner.invoke(
@@ -171,7 +186,7 @@ def test_csv_errors_exit_2_with_a_reason(
     assert r.exit_code == 2 and "--label" in r.output
     other = tmp_path / "other.csv"
     other.write_text("a,b\n1,2\n")
-    models = credit.get("/v1/models", headers=ADMIN).json()
+    models = credit.get("/v1/models", headers=admin_headers()).json()
     r = runner.invoke(
         cli,
         [
