@@ -59,39 +59,44 @@ def get_job(engine: Engine, platform_org_id: str, job_id: str) -> ScoreBatchJob:
     return job
 
 
-def panel_from_rows(rows: list[Any], firm_ids: list[int], as_of_month: str) -> MonthPanel:
-    """Metric rows of many firms as a feature panel, in each firm's primary currency."""
+def month_number(month: str) -> int:
+    """'YYYY-MM' as year x 12 + month, the form metric_matrix returns."""
+    return int(month[:4]) * 12 + int(month[5:7])
+
+
+def panel_from_matrix(
+    rows: np.ndarray, currencies: list[str], firm_ids: list[int], as_of_month: str
+) -> MonthPanel:
+    """Metric rows of many firms (scoring_repository.metric_matrix) as a feature panel, each
+    firm in its primary currency (the one with the most sales in the window)."""
     n = len(firm_ids)
     panel = MonthPanel.zeros(n)
-    if not rows:
+    if not len(rows):
         return panel
-    cols = list(zip(*rows, strict=True))
-    pos_of = {fid: i for i, fid in enumerate(firm_ids)}
-    month_of = {m: i for i, m in enumerate(months_back(as_of_month, WINDOW_MONTHS))}
-    currencies = sorted(set(cols[2]))
-    cur_of = {c: i for i, c in enumerate(currencies)}
-    scale_of = np.array([10.0 ** currency_minor_units().get(c, 2) for c in currencies])
-    pos = np.fromiter((pos_of.get(f, -1) for f in cols[0]), dtype=np.int64, count=len(rows))
-    month = np.fromiter((month_of.get(m, -1) for m in cols[1]), dtype=np.int64, count=len(rows))
-    cur = np.fromiter((cur_of[c] for c in cols[2]), dtype=np.int64, count=len(rows))
-    keep = (pos >= 0) & (month >= 0)
-    scale = scale_of[cur]
-    sales = np.asarray(cols[3], dtype=float) / scale
-    # The primary currency of a firm is the one with the most sales in the window.
-    totals = np.bincount(
-        pos[keep] * len(currencies) + cur[keep], weights=sales[keep], minlength=n * len(currencies)
-    ).reshape(n, len(currencies))
-    primary = totals.argmax(axis=1)
-    keep &= cur == primary[np.maximum(pos, 0)]
+    ids = np.asarray(firm_ids, dtype=np.int64)
+    pos = np.searchsorted(ids, rows[:, 0])
+    pos = np.minimum(pos, n - 1)
+    first = month_number(months_back(as_of_month, WINDOW_MONTHS)[0])
+    month = rows[:, 1] - first
+    keep = (ids[pos] == rows[:, 0]) & (month >= 0) & (month < WINDOW_MONTHS)
+    cur = rows[:, 2]
+    scale = np.array([10.0 ** currency_minor_units().get(c, 2) for c in currencies])[cur]
+    sales = rows[:, 3] / scale
+    if len(currencies) > 1:
+        totals = np.bincount(
+            pos[keep] * len(currencies) + cur[keep],
+            weights=sales[keep],
+            minlength=n * len(currencies),
+        ).reshape(n, len(currencies))
+        keep &= cur == totals.argmax(axis=1)[pos]
     p, m = pos[keep], month[keep]
     panel.sales[p, m] = sales[keep]
-    panel.refunds[p, m] = (np.asarray(cols[4], dtype=float) / scale)[keep]
-    panel.chargebacks[p, m] = (np.asarray(cols[5], dtype=float) / scale)[keep]
-    panel.distinct_buyers[p, m] = np.asarray(cols[6], dtype=float)[keep]
-    panel.repeat_buyers[p, m] = np.asarray(cols[7], dtype=float)[keep]
-    panel.top_buyer_sales[p, m] = (np.asarray(cols[8], dtype=float) / scale)[keep]
-    masks = np.asarray(cols[9], dtype=np.int64).astype(np.uint64)
-    panel.active_days[p, m] = np.bitwise_count(masks)[keep]
+    panel.refunds[p, m] = (rows[:, 4] / scale)[keep]
+    panel.chargebacks[p, m] = (rows[:, 5] / scale)[keep]
+    panel.distinct_buyers[p, m] = rows[keep, 6]
+    panel.repeat_buyers[p, m] = rows[keep, 7]
+    panel.top_buyer_sales[p, m] = (rows[:, 8] / scale)[keep]
+    panel.active_days[p, m] = np.bitwise_count(rows[keep, 9].astype(np.uint64))
     return panel
 
 
@@ -122,8 +127,9 @@ def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatc
                 if not chunk:
                     break
                 ids = [fid for fid, _ in chunk]
-                rows = repo.metric_rows(conn, ids[0], ids[-1], since, as_of_month)
-                X = feature_matrix(panel_from_rows(rows, ids, as_of_month))[:, columns]
+                rows, currencies = repo.metric_matrix(conn, ids[0], ids[-1], since, as_of_month)
+                panel = panel_from_matrix(rows, currencies, ids, as_of_month)
+                X = feature_matrix(panel)[:, columns]
                 repo.insert_scores(conn, _score_rows(model, champion.version, chunk, X, as_of))
                 scored += len(chunk)
                 after = ids[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Date, column, desc, func, insert, table, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
@@ -72,27 +73,39 @@ def firm_chunk(
     return [(int(i), int(v)) for i, v in rows]
 
 
-def metric_rows(
+def metric_matrix(
     conn: Connection, first_id: int, last_id: int, since_month: str, before_month: str
-) -> list[tuple[Any, ...]]:
+) -> tuple[np.ndarray, list[str]]:
     """Metric rows of the firms with ids in [first_id, last_id] for months in the window.
 
-    Read through the driver's own cursor: plain tuples, without ORM rows, for batch speed.
+    One int64 row per metric row: firm id, month number (year x 12 + month), currency index
+    (into the returned list), sales, refunds, chargebacks (minor units), distinct buyers,
+    repeat buyers, top-buyer sales (minor units), active-day mask. Integers only, read
+    through the driver's cursor, so a chunk turns into an array without per-row Python work.
     """
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    # Only the driver's placeholder is formatted in; every value is a bound parameter.
-    sql = (
-        "SELECT firm_id, month, currency, sales_minor, refund_minor, chargeback_minor, "  # noqa: S608
-        "distinct_buyers, repeat_buyers, top_buyer_sales_minor, active_day_mask "
-        f"FROM firm_month_metric WHERE firm_id BETWEEN {mark} AND {mark} "
-        f"AND month >= {mark} AND month < {mark}"
-    )
+    where = f"WHERE firm_id BETWEEN {mark} AND {mark} AND month >= {mark} AND month < {mark}"
+    params = (first_id, last_id, since_month, before_month)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, (first_id, last_id, since_month, before_month))
-        return list(cursor.fetchall())
+        cursor.execute(f"SELECT DISTINCT currency FROM firm_month_metric {where}", params)  # noqa: S608
+        currencies = sorted(str(r[0]) for r in cursor.fetchall())
+        if not currencies:
+            return np.zeros((0, 10), dtype=np.int64), []
+        # Only placeholders are formatted into the SQL; every value is a bound parameter.
+        case = " ".join(f"WHEN {mark} THEN {i}" for i in range(len(currencies)))
+        sql = (
+            "SELECT firm_id, "  # noqa: S608
+            "CAST(substr(month, 1, 4) AS INTEGER) * 12 + CAST(substr(month, 6, 2) AS INTEGER), "
+            f"CASE currency {case} END, sales_minor, refund_minor, chargeback_minor, "
+            "distinct_buyers, repeat_buyers, top_buyer_sales_minor, active_day_mask "
+            f"FROM firm_month_metric {where}"
+        )
+        cursor.execute(sql, (*currencies, *params))
+        rows = cursor.fetchall()
     finally:
         cursor.close()
+    return np.array(rows, dtype=np.int64).reshape(-1, 10), currencies
 
 
 # Scores are inserted with their JSON already serialised (orjson), a chunk at a time.

@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 from services.cli.generate import load_into_database
 from services.credit import batch_service, repository, service
 from services.credit.config import CreditSettings
-from services.credit.features import compute_features, month_key
+from services.credit.features import compute_features, month_key, months_back
 from services.credit.generator import GeneratorParams, simulate
-from services.credit.models import CreditScore, Firm
+from services.credit.models import CreditScore, Firm, FirmMonthMetric
 from shared.db import make_engine, utcnow
 from tests.conftest import principal_headers
 
@@ -61,15 +61,33 @@ def test_batch_features_equal_single_firm_features(credit_settings: CreditSettin
     _load(credit_settings, 60, "org_p1", 3)
     engine = make_engine(credit_settings.database_url)
     as_of_month = month_key(utcnow().date())
+    # Firm 2 also sells in USD, more than in CNY: its features must be read in USD alone.
+    with Session(engine) as session:
+        for i, month in enumerate(months_back(as_of_month, 10)):
+            session.add(
+                FirmMonthMetric(
+                    firm_id=2,
+                    month=month,
+                    currency="USD",
+                    sales_minor=10_000_000 + i * 100_000,
+                    sales_count=50,
+                    refund_minor=12_345,
+                    distinct_buyers=20 + i,
+                    repeat_buyers=3,
+                    top_buyer_sales_minor=2_000_000,
+                    active_day_mask=0b1011,
+                )
+            )
+        session.commit()
     with engine.begin() as conn:
         from services.credit import scoring_repository as repo
 
         chunk = repo.firm_chunk(conn, "org_p1", 0, 1000)
         ids = [i for i, _ in chunk]
-        rows = repo.metric_rows(conn, ids[0], ids[-1], "2000-01", as_of_month)
+        rows, currencies = repo.metric_matrix(conn, ids[0], ids[-1], "2000-01", as_of_month)
     from services.credit.features import FEATURE_NAMES, feature_matrix
 
-    X = feature_matrix(batch_service.panel_from_rows(rows, ids, as_of_month))
+    X = feature_matrix(batch_service.panel_from_matrix(rows, currencies, ids, as_of_month))
     with Session(engine) as session:
         for k, fid in enumerate(ids):
             single = compute_features(
@@ -78,6 +96,8 @@ def test_batch_features_equal_single_firm_features(credit_settings: CreditSettin
                 ),
                 as_of_month,
             )
+            if fid == 2:
+                assert single["active_days_3m"] == 3.0  # the USD rows were the ones read
             for j, name in enumerate(FEATURE_NAMES):
                 assert math.isclose(X[k, j], single[name], rel_tol=1e-9, abs_tol=1e-9), name
     engine.dispose()
