@@ -162,6 +162,7 @@ def _score_public(firm: Firm, s: CreditScore) -> ScorePublic:
         as_of=s.as_of,
         features=s.features,
         scored_at=s.created_at,
+        score_id=s.id,
     )
 
 

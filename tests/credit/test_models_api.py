@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +12,8 @@ from sqlmodel import Session
 from services.cli.generate import load_into_database
 from services.credit.config import CreditSettings
 from services.credit.generator import GeneratorParams, simulate
-from services.credit.models import CreditScore
+from services.credit.models import CreditScore, ModelVersion
+from services.credit.scoring import registry
 from shared.db import make_engine, utcnow
 from tests.conftest import principal_headers
 
@@ -159,3 +161,21 @@ def test_bad_outcome_is_422_naming_the_field(credit: TestClient, field: str, val
     r = credit.post("/v1/outcomes", json=OUTCOME | {field: value}, headers=service_headers())
     assert r.status_code == 422
     assert r.json()["errors"][0]["pointer"] == f"/{field}"
+
+
+def test_artifact_is_checked_against_its_sha256(
+    credit: TestClient, credit_settings: CreditSettings, tmp_path: Path
+) -> None:
+    record = credit.get("/v1/models", headers=admin_headers()).json()[0]
+    engine = make_engine(credit_settings.database_url)
+    with Session(engine) as session:
+        row = session.get(ModelVersion, record["version"])
+        assert row is not None
+        assert registry.sha256_of(Path(row.artifact_path)) == record["sha256"]
+        copy = tmp_path / "copy.joblib"
+        copy.write_bytes(Path(row.artifact_path).read_bytes() + b"tampered")
+        row.artifact_path = str(copy)
+        row.version = "tampered-copy"
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="sha256"):
+        registry.load(row)

@@ -216,11 +216,13 @@ def test_stored_score_reproduces_from_its_inputs(
         engine, "org_p1", simulate(5, seed=4, params=GeneratorParams(median_monthly_sales=3_000.0))
     )
     engine.dispose()
-    for i in range(5):
-        assert credit.get(f"/v1/firms/m{i:06d}/score").status_code == 200
-    for score_id in range(1, 6):
+    ids = [credit.get(f"/v1/firms/m{i:06d}/score").json()["score_id"] for i in range(5)]
+    assert len(set(ids)) == 5
+    for score_id in ids:
         r = runner.invoke(
             cli, ["credit", "reproduce", str(score_id), "--database-url", cli_env.database_url]
         )
         assert r.exit_code == 0, r.output
         assert '"matches": true' in r.output
+    r = runner.invoke(cli, ["credit", "reproduce", "99999", "--database-url", cli_env.database_url])
+    assert r.exit_code == 2 and "not found" in r.output
