@@ -26,9 +26,14 @@ def ensure_champion(app: FastAPI) -> None:
     """A new install trains its first model from generated histories so it can score at once."""
     settings: CreditSettings = app.state.settings
     with Session(app.state.engine) as session:
-        if repository.champion_model(session) is not None:
+        champion = repository.champion_model(session)
+    if champion is not None:
+        try:
+            registry.load(champion)
             return
-    log.info("no champion model: training the bootstrap model on generated histories")
+        except Exception:  # an artifact lost or from an older code version cannot serve
+            log.exception("champion %s cannot be loaded: training a new one", champion.version)
+    log.info("no usable champion model: training the bootstrap model on generated histories")
     try:
         record = registry.train_bootstrap(app.state.engine, settings.model_dir)
     except IntegrityError:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services.cli.generate import load_into_database
+from services.credit.app import create_app
 from services.credit.config import CreditSettings
 from services.credit.generator import GeneratorParams, simulate
 from services.credit.models import CreditScore, ModelVersion
@@ -179,3 +180,26 @@ def test_artifact_is_checked_against_its_sha256(
     engine.dispose()
     with pytest.raises(RuntimeError, match="sha256"):
         registry.load(row)
+
+
+def test_start_up_replaces_a_champion_that_cannot_load(
+    credit: TestClient, credit_settings: CreditSettings
+) -> None:
+    engine = make_engine(credit_settings.database_url)
+    with Session(engine) as session:
+        champion = session.exec(select(ModelVersion).where(ModelVersion.status == "champion")).one()
+        champion.artifact_path = "/nonexistent/model.joblib"
+        session.add(champion)
+        session.commit()
+        version = champion.version
+    engine.dispose()
+    registry._cache.clear()
+    with TestClient(create_app(credit_settings), headers=principal_headers("org_p1")) as again:
+        models = {m["version"]: m for m in again.get("/v1/models", headers=admin_headers()).json()}
+    # The same deterministic fit is champion again, its record pointing at a real file.
+    assert models[version]["status"] == "champion"
+    engine = make_engine(credit_settings.database_url)
+    with Session(engine) as session:
+        row = session.get(ModelVersion, version)
+        assert row is not None and Path(row.artifact_path).exists()
+    engine.dispose()

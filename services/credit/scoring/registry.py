@@ -146,6 +146,13 @@ def register(
     with write_session(engine) as session:
         existing = session.get(ModelVersion, version)
         if existing is not None:
+            # The same fit again: its file is rewritten here, so the record points at it.
+            existing.artifact_path = str(path)
+            if champion:
+                _make_champion(session, existing)
+            session.add(existing)
+            session.commit()
+            _cache.pop(version, None)
             return existing
         session.add(record)
         if champion:
