@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy.engine import Engine
+from sqlalchemy import Date
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from services.credit import repository
@@ -27,7 +28,7 @@ from services.credit.reference import currency_minor_units
 from services.credit.scoring import registry
 from services.credit.scoring.explain import reasons_from_contributions
 from services.credit.scoring.scale import grades_from_pd, scores_from_pd
-from shared.db import utcnow, write_session
+from shared.db import UTCDateTime, utcnow, write_session
 from shared.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger("smefin.credit.batch")
@@ -130,7 +131,9 @@ def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatc
                 rows, currencies = repo.metric_matrix(conn, ids[0], ids[-1], since, as_of_month)
                 panel = panel_from_matrix(rows, currencies, ids, as_of_month)
                 X = feature_matrix(panel)[:, columns]
-                repo.insert_scores(conn, _score_rows(model, champion.version, chunk, X, as_of))
+                repo.insert_scores(
+                    conn, _score_rows(conn, model, champion.version, chunk, X, as_of)
+                )
                 scored += len(chunk)
                 after = ids[-1]
                 conn.execute(
@@ -154,30 +157,35 @@ def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatc
 
 
 def _score_rows(
+    conn: Connection,
     model: registry.LoadedModel,
     version: str,
     chunk: list[tuple[int, int]],
     X: np.ndarray,
     as_of: date,
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
     pd_12m = model.predict_pd_matrix(X)
     reasons = reasons_from_contributions(model.features, model.contributions_matrix(X))
-    scores = scores_from_pd(pd_12m)
-    grades = grades_from_pd(pd_12m)
-    now = utcnow()
+    scores = scores_from_pd(pd_12m).tolist()
+    grades = grades_from_pd(pd_12m).tolist()
+    # Python round, as a single score rounds: a reproduction compares them exactly.
+    pds = [round(p, 6) for p in pd_12m.tolist()]
+    # Dates are bound once per chunk; every row of a chunk shares them.
+    as_of_bound = repo.bind_value(conn, Date(), as_of)
+    now = repo.bind_value(conn, UTCDateTime(), utcnow())
     names = model.features
     return [
-        {
-            "firm_id": fid,
-            "model_version": version,
-            "as_of": as_of,
-            "metrics_version": mv,
-            "pd_12m": round(float(pd_12m[i]), 6),
-            "score": int(scores[i]),
-            "grade": str(grades[i]),
-            "reasons": orjson.dumps(reasons[i]).decode(),
-            "features": orjson.dumps(dict(zip(names, X[i].tolist(), strict=True))).decode(),
-            "created_at": now,
-        }
+        (
+            fid,
+            version,
+            as_of_bound,
+            mv,
+            pds[i],
+            scores[i],
+            grades[i],
+            orjson.dumps(reasons[i]).decode(),
+            orjson.dumps(dict(zip(names, X[i].tolist(), strict=True))).decode(),
+            now,
+        )
         for i, (fid, mv) in enumerate(chunk)
     ]

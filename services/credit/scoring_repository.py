@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Date, column, desc, func, insert, table, text
+from sqlalchemy import desc, func, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, select
 
 from services.credit.models import (
@@ -17,7 +18,6 @@ from services.credit.models import (
     ModelMonitoringEvent,
     ScoreBatchJob,
 )
-from shared.db import UTCDateTime
 
 
 def get_outcome(session: Session, loan_id: str) -> LoanOutcome | None:
@@ -108,26 +108,41 @@ def metric_matrix(
     return np.array(rows, dtype=np.int64).reshape(-1, 10), currencies
 
 
-# Scores are inserted with their JSON already serialised (orjson), a chunk at a time.
-_SCORE_ROWS = table(
-    "credit_score",
-    column("firm_id"),
-    column("model_version"),
-    column("as_of", Date()),
-    column("metrics_version"),
-    column("pd_12m"),
-    column("score"),
-    column("grade"),
-    column("reasons"),
-    column("features"),
-    column("created_at", UTCDateTime()),
+SCORE_COLUMNS = (
+    "firm_id",
+    "model_version",
+    "as_of",
+    "metrics_version",
+    "pd_12m",
+    "score",
+    "grade",
+    "reasons",
+    "features",
+    "created_at",
 )
 
 
-def insert_scores(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert many score rows at once (reasons and features given as JSON text)."""
-    if rows:
-        conn.execute(insert(_SCORE_ROWS), rows)
+def bind_value(conn: Connection, type_: TypeEngine[Any], value: Any) -> Any:
+    """A value as the driver receives it for a column of `type_` (dates as SQLite stores them)."""
+    process = type_.bind_processor(conn.dialect)
+    return process(value) if process else value
+
+
+def insert_scores(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert many score rows (values in SCORE_COLUMNS order, dates already bound, JSON as
+    text) through the driver's executemany: a batch of 5,000 in one call."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO credit_score ({', '.join(SCORE_COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join([mark] * len(SCORE_COLUMNS))})"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def model_scores(session: Session, version: str) -> list[tuple[int, datetime]]:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from services.cli.generate import load_into_database
-from services.credit import batch_service, repository, service
+from services.credit import batch_service, repository, scoring_service, service
 from services.credit.config import CreditSettings
 from services.credit.features import compute_features, month_key, months_back
 from services.credit.generator import GeneratorParams, simulate
@@ -54,6 +54,8 @@ def test_job_scores_every_firm_of_the_platform_only(
     one = credit.get("/v1/firms/m000005/score").json()
     stored = next(s for s in scores if firms[s.firm_id].firm_ref == "m000005")
     assert one["pd_12m"] == stored.pd_12m and one["reasons"] == stored.reasons
+    assert stored.id is not None
+    assert scoring_service.reproduce_score(engine, stored.id).matches
     engine.dispose()
 
 

@@ -25,23 +25,13 @@ def reasons_from_contributions(
     top = np.argpartition(-contributions, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(-contributions, top, axis=1).argsort(axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
-    catalogue = [reason_for(f) for f in features]
-    out: list[list[dict[str, Any]]] = []
-    for i in range(contributions.shape[0]):
-        row = []
-        for j in top[i]:
-            points = round(points_from_log_odds(float(contributions[i, j])), 1)
-            # A factor that costs less than a tenth of a point is no reason to give.
-            if points > -0.1:
-                break
-            reason = catalogue[j]
-            row.append(
-                {
-                    "code": reason.code,
-                    "message_en": reason.en,
-                    "message_zh": reason.zh,
-                    "points": points,
-                }
-            )
-        out.append(row)
-    return out
+    # Worst first, so the factors worth at least a tenth of a point form a prefix of each row.
+    points = np.round(points_from_log_odds(np.take_along_axis(contributions, top, axis=1)), 1)
+    templates = [
+        {"code": r.code, "message_en": r.en, "message_zh": r.zh}
+        for r in (reason_for(f) for f in features)
+    ]
+    return [
+        [{**templates[j], "points": p} for j, p in zip(js, ps, strict=True) if p <= -0.1]
+        for js, ps in zip(top.tolist(), points.tolist(), strict=True)
+    ]

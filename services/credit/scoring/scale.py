@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,7 +41,7 @@ def grade_from_pd(pd_12m: float) -> str:
     return GRADES[-1][0]
 
 
-def points_from_log_odds(delta_log_odds_bad: float) -> float:
+def points_from_log_odds(delta_log_odds_bad: Any) -> Any:
     """Score points a change in log-odds of default is worth (negative: costs points)."""
     return -FACTOR * delta_log_odds_bad
 
