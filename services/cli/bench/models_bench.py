@@ -6,7 +6,7 @@
 - batch_scoring_firms_per_s: a batch job over 100,000 generated firms (24 months of metrics each)
   in a SQLite credit database; ratio to reading the same metric rows raw (the I/O floor).
 - train_50k_s: fitting the champion scorecard (and holdout metrics) on 50,000 applications;
-  ratio to a plain logistic regression on the same matrix.
+  ratio to a plain logistic regression on the same standardised matrix (no binning).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import httpx
 import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from services.cli.bench.results import Row
 from services.cli.bench.setup import BenchStack
@@ -161,7 +163,7 @@ def _train_rows(quick: bool) -> list[Row]:
     fits = fit_kinds(data, (CHAMPION_KIND,))
     elapsed = time.perf_counter() - start
     start = time.perf_counter()
-    LogisticRegression(max_iter=1000).fit(data.X, data.y)
+    make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(data.X, data.y)
     plain = time.perf_counter() - start
     return [
         Row(
@@ -171,7 +173,7 @@ def _train_rows(quick: bool) -> list[Row]:
             round(elapsed / plain, 2),
             None,
             note=f"{n} applications, scorecard fit + holdout metrics, "
-            f"auc {fits[0].metrics['auc']}; plain logistic regression {plain:.2f} s",
+            f"auc {fits[0].metrics['auc']}; standardised logistic regression {plain:.2f} s",
         )
     ]
 
