@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from services.credit.generator import GeneratorParams
 from services.credit.scoring.binning import WoEBinner
@@ -125,3 +127,8 @@ def test_reason_codes_documented() -> None:
         assert reason.en in line and reason.zh in line and f"`{feature}`" in line
     assert len({r.code for r in REASONS.values()}) == len(REASONS)
     assert all(re.fullmatch(r"R\d\d_[A-Z_]+", r.code) for r in REASONS.values())
+
+
+@parametrize_with_checks([Scorecard(), GradientBoostedPD(max_iter=20)])
+def test_scikit_learn_estimator_checks(estimator: object, check: Callable[[object], None]) -> None:
+    check(estimator)

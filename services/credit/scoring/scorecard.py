@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from services.credit.scoring.binning import WoEBinner
 from services.credit.scoring.scale import FACTOR, OFFSET
@@ -45,11 +46,18 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.C = C
         self.categorical_features = categorical_features
 
-    def fit(self, X: NDArray[np.float64], y: NDArray[np.int_]) -> Scorecard:
-        """Bin, fit the regression on WoE, and derive the points table."""
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y).astype(int)
-        self.n_features_in_ = X.shape[1]
+    def __sklearn_tags__(self) -> Any:
+        """Missing values are welcome (their own bin); PD is a two-class problem."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def fit(self, X: NDArray[np.float64], y: NDArray[Any]) -> Scorecard:
+        """Bin, fit the regression on WoE, and derive the points table (y: two classes, the
+        second in sorted order meaning default)."""
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)
+        y = binary_target(self, y)
         self.binner_ = WoEBinner(self.max_bins, self.min_bin_share, self.categorical_features)
         woe = self.binner_.fit(X, y).transform(X)
         # Features without information (constant or all missing) take no part in the score.
@@ -71,14 +79,17 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             self.selected_[worst] = False
         self.coef_ = coef
         self.intercept_ = intercept
-        self.classes_ = np.array([0, 1])
         # The reference a reason is measured against: the training average of each term.
         self.mean_terms_ = (woe * coef).mean(axis=0)
         return self
 
+    def _check(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        check_is_fitted(self, "coef_")
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+
     def log_odds(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-odds of default of each row."""
-        check_is_fitted(self, "coef_")
+        X = self._check(X)
         return self.intercept_ + self.binner_.transform(X) @ self.coef_
 
     def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -86,17 +97,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         pd_ = 1 / (1 + np.exp(-self.log_odds(X)))
         return np.column_stack([1 - pd_, pd_])
 
-    def predict(self, X: NDArray[np.float64]) -> NDArray[np.int_]:
-        """1 where the PD is at least one half."""
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+    def predict(self, X: NDArray[np.float64]) -> NDArray[Any]:
+        """The default class where the PD is at least one half, else the other class."""
+        is_default = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[is_default.astype(int)]
 
     def log_odds_contributions(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-odds of default each feature adds to each row against the training average."""
-        check_is_fitted(self, "coef_")
+        X = self._check(X)
         return self.binner_.transform(X) * self.coef_ - self.mean_terms_
 
     def points(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Points each feature earns on each row; a row's score is the sum of its points."""
+        X = self._check(X)
         n_selected = max(int(self.selected_.sum()), 1)
         base = (OFFSET - FACTOR * self.intercept_) / n_selected
         terms = self.binner_.transform(X) * self.coef_
@@ -127,3 +140,17 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                     }
                 )
         return rows
+
+
+def binary_target(estimator: Any, y: NDArray[Any]) -> NDArray[np.int_]:
+    """Set `classes_` from y (exactly two classes) and return y as 0/1 (1: the second class)."""
+    check_classification_targets(y)
+    estimator.classes_ = np.unique(y)
+    n = len(estimator.classes_)
+    if n > 2:
+        raise ValueError(
+            f"Only binary classification is supported (default or not); got {n} classes"
+        )
+    if n < 2:
+        raise ValueError("a PD model needs both defaults and repayments; got 1 class")
+    return (y == estimator.classes_[1]).astype(int)
