@@ -142,6 +142,8 @@ def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatc
                     .values(firms_scored=scored)
                 )
         status, error = "succeeded", None
+        # A batch is a month's population at once: check its stability against training now.
+        _monitor(engine, champion.version)
     except Exception as exc:  # a failed job says why; the caller polls its status
         log.exception("batch scoring job %s failed", job_id)
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
@@ -189,3 +191,12 @@ def _score_rows(
         )
         for i, (fid, mv) in enumerate(chunk)
     ]
+
+
+def _monitor(engine: Engine, version: str) -> None:
+    from services.credit.scoring_service import monitor
+
+    try:
+        monitor(engine, version, record_events=True)
+    except Exception:  # monitoring must never fail the scoring it watches
+        log.exception("monitoring of %s after a batch failed", version)

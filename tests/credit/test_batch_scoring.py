@@ -56,6 +56,13 @@ def test_job_scores_every_firm_of_the_platform_only(
     assert one["pd_12m"] == stored.pd_12m and one["reasons"] == stored.reasons
     assert stored.id is not None
     assert scoring_service.reproduce_score(engine, stored.id).matches
+    # The job ran monitoring: every month over a threshold is recorded as an event.
+    view = scoring_service.monitor(engine, done["model_version"], record_events=False)
+    flagged = {(m.month, m.level) for m in view.months if m.level in ("warning", "alert")}
+    assert {(e["month"], e["level"]) for e in view.events} == flagged
+    assert any(m.scores == 120 for m in view.months)
+    # These shops are a third of the bootstrap population's size: the month has drifted.
+    assert flagged
     engine.dispose()
 
 
