@@ -11,13 +11,17 @@ from pathlib import Path
 import typer
 
 from services.cli import stack as stack_mod
+from services.cli.credit_cmds import credit_app
 from services.cli.demo import demo_present, load_demo
+from services.cli.generate import generate
 from services.cli.upload import upload as upload_command
 from shared.settings import VAR_DIR
 
 app = typer.Typer(help="smefin: SME financing from e-commerce sales data.", no_args_is_help=True)
 ADMIN_KEY_FILE = VAR_DIR / "admin_key"
 DEMO_STATE_FILE = VAR_DIR / "demo.json"
+app.command()(generate)
+app.add_typer(credit_app, name="credit")
 
 
 def admin_key() -> str:

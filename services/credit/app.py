@@ -15,13 +15,14 @@ from services.credit import repository
 from services.credit.api import router
 from services.credit.config import CreditSettings, get_settings
 from services.credit.scoring import registry
+from services.credit.scoring_api import router as scoring_router
 from services.credit.statistics_api import router as statistics_router
 from shared.db import make_engine
 from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 # Every router of public /v1 routes: the gateway builds its OpenAPI document from these.
-PUBLIC_ROUTERS = (router, statistics_router)
+PUBLIC_ROUTERS = (router, scoring_router, statistics_router)
 
 log = logging.getLogger("smefin.credit")
 
@@ -30,9 +31,14 @@ def ensure_champion(app: FastAPI) -> None:
     """A new install trains its first model from generated histories so it can score at once."""
     settings: CreditSettings = app.state.settings
     with Session(app.state.engine) as session:
-        if repository.champion_model(session) is not None:
+        champion = repository.champion_model(session)
+    if champion is not None:
+        try:
+            registry.load(champion)
             return
-    log.info("no champion model: training the bootstrap model on generated histories")
+        except Exception:  # an artifact lost or from an older code version cannot serve
+            log.exception("champion %s cannot be loaded: training a new one", champion.version)
+    log.info("no usable champion model: training the bootstrap model on generated histories")
     try:
         record = registry.train_bootstrap(app.state.engine, settings.model_dir)
     except IntegrityError:

@@ -75,50 +75,91 @@ def primary_currency(rows: Sequence[MonthFigures]) -> str | None:
     return max(totals, key=lambda c: totals[c]) if totals else None
 
 
-def _ratio(num: float, den: float, default: float = 0.0) -> float:
-    return num / den if den > 0 else default
+def _safe_div(num: np.ndarray, den: np.ndarray, default: float = 0.0) -> np.ndarray:
+    out = np.full(np.broadcast(num, den).shape, default, dtype=float)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _growth(recent: np.ndarray, before: np.ndarray) -> np.ndarray:
+    # No base to grow from means no measurable growth: neutral 0, not infinity.
+    return np.where(before > 0, np.clip(_safe_div(recent, before) - 1, -1, 5), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPanel:
+    """Monthly figures of many firms over the feature window: arrays of shape (firms, 24)."""
+
+    sales: np.ndarray
+    refunds: np.ndarray
+    chargebacks: np.ndarray
+    distinct_buyers: np.ndarray
+    repeat_buyers: np.ndarray
+    top_buyer_sales: np.ndarray
+    active_days: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_firms: int) -> MonthPanel:
+        """An empty panel to fill month by month."""
+        return cls(*(np.zeros((n_firms, WINDOW_MONTHS)) for _ in range(7)))
+
+
+def feature_matrix(panel: MonthPanel) -> np.ndarray:
+    """Features of every firm of a panel, shape (firms, len(FEATURE_NAMES)), in FEATURES order."""
+    sales, refunds, chargebacks = panel.sales, panel.refunds, panel.chargebacks
+    net = np.maximum(sales - refunds - chargebacks, 0.0)
+    buyers = panel.distinct_buyers
+    selling = sales > 0
+    first = np.where(selling.any(axis=1), selling.argmax(axis=1), WINDOW_MONTHS)
+    last12 = net[:, -12:]
+    mean12 = last12.mean(axis=1)
+    top_share = _safe_div(panel.top_buyer_sales, sales)
+    cols = {
+        "months_active": (WINDOW_MONTHS - first).astype(float),
+        "log_sales_12m": np.log1p(last12.sum(axis=1)),
+        "sales_growth_3m": _growth(net[:, -3:].sum(axis=1), net[:, -6:-3].sum(axis=1)),
+        "sales_growth_12m": _growth(net[:, -6:].sum(axis=1), net[:, -12:-6].sum(axis=1)),
+        "sales_volatility_12m": np.where(
+            mean12 > 0, np.minimum(_safe_div(last12.std(axis=1), mean12), 5.0), 5.0
+        ),
+        "refund_rate_6m": np.minimum(
+            _safe_div(refunds[:, -6:].sum(axis=1), sales[:, -6:].sum(axis=1)), 1.0
+        ),
+        "chargeback_rate_6m": np.minimum(
+            _safe_div(chargebacks[:, -6:].sum(axis=1), sales[:, -6:].sum(axis=1)), 1.0
+        ),
+        "zero_sales_months_6m": (sales[:, -6:] <= 0).sum(axis=1).astype(float),
+        "active_days_3m": panel.active_days[:, -3:].mean(axis=1),
+        "top_buyer_share_6m": top_share[:, -6:].max(axis=1),
+        "repeat_buyer_rate_6m": _safe_div(
+            panel.repeat_buyers[:, -6:].sum(axis=1), buyers[:, -6:].sum(axis=1)
+        ),
+        "buyers_growth_3m": _growth(buyers[:, -3:].sum(axis=1), buyers[:, -6:-3].sum(axis=1)),
+    }
+    return np.column_stack([cols[name] for name in FEATURE_NAMES])
 
 
 def compute_features(rows: Sequence[MonthFigures], as_of_month: str) -> dict[str, float]:
     """Features as of the start of `as_of_month`: rows of that month or later are ignored."""
-    currency = primary_currency([r for r in rows if r.month < as_of_month])
-    window = months_back(as_of_month, WINDOW_MONTHS)
-    by_month = {r.month: r for r in rows if r.currency == currency and r.month < as_of_month}
-    series = [by_month.get(m) for m in window]
-    sales = np.array([r.sales if r else 0.0 for r in series])
-    refunds = np.array([r.refunds if r else 0.0 for r in series])
-    chargebacks = np.array([r.chargebacks if r else 0.0 for r in series])
-    net = np.maximum(sales - refunds - chargebacks, 0.0)
-    buyers = np.array([r.distinct_buyers if r else 0 for r in series], dtype=float)
-    repeat = np.array([r.repeat_buyers if r else 0 for r in series], dtype=float)
-    active = np.array([r.active_days if r else 0 for r in series], dtype=float)
-    top_share = np.array([_ratio(r.top_buyer_sales, r.sales) if r else 0.0 for r in series])
+    window = {m: i for i, m in enumerate(months_back(as_of_month, WINDOW_MONTHS))}
+    # The currency is chosen inside the window, as batch scoring does from the same rows.
+    currency = primary_currency([r for r in rows if r.month in window])
+    panel = MonthPanel.zeros(1)
+    for r in rows:
+        i = window.get(r.month)
+        if i is None or r.currency != currency:
+            continue
+        panel.sales[0, i] = r.sales
+        panel.refunds[0, i] = r.refunds
+        panel.chargebacks[0, i] = r.chargebacks
+        panel.distinct_buyers[0, i] = r.distinct_buyers
+        panel.repeat_buyers[0, i] = r.repeat_buyers
+        panel.top_buyer_sales[0, i] = r.top_buyer_sales
+        panel.active_days[0, i] = r.active_days
+    row = feature_matrix(panel)[0]
+    return {name: float(v) for name, v in zip(FEATURE_NAMES, row, strict=True)}
 
-    selling = np.nonzero(sales > 0)[0]
-    months_active = float(WINDOW_MONTHS - selling[0]) if selling.size else 0.0
-    last12 = net[-12:]
-    mean12 = float(last12.mean())
-    return {
-        "months_active": months_active,
-        "log_sales_12m": float(np.log1p(last12.sum())),
-        "sales_growth_3m": float(np.clip(_ratio(net[-3:].sum(), net[-6:-3].sum(), 0.0) - 1, -1, 5))
-        if net[-6:-3].sum() > 0
-        else 0.0,
-        "sales_growth_12m": float(
-            np.clip(_ratio(net[-6:].sum(), net[-12:-6].sum(), 0.0) - 1, -1, 5)
-        )
-        if net[-12:-6].sum() > 0
-        else 0.0,
-        "sales_volatility_12m": float(min(last12.std() / mean12, 5.0)) if mean12 > 0 else 5.0,
-        "refund_rate_6m": float(min(_ratio(refunds[-6:].sum(), sales[-6:].sum()), 1.0)),
-        "chargeback_rate_6m": float(min(_ratio(chargebacks[-6:].sum(), sales[-6:].sum()), 1.0)),
-        "zero_sales_months_6m": float((sales[-6:] <= 0).sum()),
-        "active_days_3m": float(active[-3:].mean()),
-        "top_buyer_share_6m": float(top_share[-6:].max()),
-        "repeat_buyer_rate_6m": float(_ratio(repeat[-6:].sum(), buyers[-6:].sum())),
-        "buyers_growth_3m": float(
-            np.clip(_ratio(buyers[-3:].sum(), buyers[-6:-3].sum(), 0.0) - 1, -1, 5)
-        )
-        if buyers[-6:-3].sum() > 0
-        else 0.0,
-    }
+
+def features_as_of(rows: Sequence[MonthFigures], as_of: date) -> dict[str, float]:
+    """Features as a lender would have seen them on `as_of`: only months complete before it."""
+    return compute_features(rows, month_key(as_of))

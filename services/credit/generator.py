@@ -1,15 +1,18 @@
 """Seeded generator of merchant histories with a latent health process and a 12-month default label.
 
 Assumptions (docs/generator.md explains each and its public source) are the parameters of
-GeneratorParams, never literals in the code below.
+GeneratorParams, never literals in the code below. Firm i of a seed is the same firm whatever
+`n_firms` is: each firm draws from its own stream `default_rng([seed, i])`.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,6 +21,7 @@ from services.credit.features import MonthFigures
 SHANGHAI = timezone(timedelta(hours=8))
 REGIONS = ["330106", "440305", "310115", "110105", "320505", "510107", "420106", "350203"]
 INDUSTRIES = ["retail", "retail", "retail", "wholesale", "industry", "catering", "software_it"]
+# Category -> base refund rate (share of orders refunded by a firm of average health).
 CATEGORIES = {
     "apparel": 0.25,
     "electronics": 0.10,
@@ -25,29 +29,70 @@ CATEGORIES = {
     "beauty": 0.08,
     "food": 0.04,
 }
+# First day of the lunar new year (Spring Festival), by Gregorian year.
+SPRING_FESTIVAL = {
+    2017: date(2017, 1, 28),
+    2018: date(2018, 2, 16),
+    2019: date(2019, 2, 5),
+    2020: date(2020, 1, 25),
+    2021: date(2021, 2, 12),
+    2022: date(2022, 2, 1),
+    2023: date(2023, 1, 22),
+    2024: date(2024, 2, 10),
+    2025: date(2025, 1, 29),
+    2026: date(2026, 2, 17),
+    2027: date(2027, 2, 6),
+    2028: date(2028, 1, 26),
+    2029: date(2029, 2, 13),
+    2030: date(2030, 2, 3),
+    2031: date(2031, 1, 23),
+    2032: date(2032, 2, 11),
+}
+# Future months over which the default label is observed.
+LABEL_MONTHS = 12
+# Monte Carlo size used to solve the hazard intercept that hits the target default rate.
+_CALIBRATION_FIRMS = 20_000
 
 
 @dataclass(frozen=True)
 class GeneratorParams:
-    """Every assumption of the generator, with the public figure it stands on."""
+    """Every assumption of the generator; docs/generator.md gives the public figure of each."""
 
-    # Target 12-month default rate (2-8% for thin-file online merchants).
+    # Target 12-month default rate (2-8% for thin-file online merchants; NPL 1-6%).
     target_default_rate: float = 0.05
-    # Monthly sales of the median firm, CNY, and its spread (lognormal sigma).
+    # Monthly sales of the median firm, CNY, and its spread across firms (lognormal sigma).
     median_monthly_sales: float = 30_000.0
     sales_sigma: float = 0.8
     # Average order value, CNY (about CNY 86-480 across Chinese platforms).
     median_order_value: float = 150.0
-    # Latent health: AR(1) with persistence and monthly noise; rare shocks.
+    # Monthly trend of sales across firms: mean and spread (growth and decline).
+    growth_mean: float = 0.005
+    growth_sd: float = 0.025
+    # Latent health: AR(1) with persistence and monthly noise; rare negative shocks.
     health_persistence: float = 0.9
     health_noise: float = 0.25
     shock_probability: float = 0.02
     shock_size: float = -1.2
-    # Chargebacks as share of orders (0.5-0.6% average).
+    # Sensitivity of sales (log), refunds, chargebacks and dormancy to health.
+    sales_health_beta: float = 0.35
+    refund_health_beta: float = 0.4
+    chargeback_health_beta: float = 0.8
+    # A firm whose health falls below this closes for good (a failure; it counts as a default).
+    failure_threshold: float = -3.8
+    # Monthly default hazard = sigmoid(intercept - slope * health); intercept solved for target.
+    hazard_slope: float = 1.6
+    # Chargebacks as share of orders (card disputes average 0.5-0.6%).
     chargeback_rate: float = 0.005
-    # Month-of-year sales multipliers: Jan pre-Spring-Festival run-up, Feb holiday,
-    # Jun "618", Oct-Nov Singles' Day festival.
-    seasonality: tuple[float, ...] = (1.2, 0.6, 0.95, 0.95, 1.0, 1.3, 0.9, 0.9, 1.0, 1.15, 1.7, 1.1)
+    # Month-of-year multipliers left after the festival days below (1.0 = none).
+    seasonality: tuple[float, ...] = (1.0,) * 12
+    # Singles' Day: the festival (Oct 21 - Nov 10) and the day itself (Nov 11).
+    singles_day_festival_uplift: float = 1.3
+    singles_day_peak: float = 2.0
+    # "618" (Jun 1 - 18).
+    mid_year_festival_uplift: float = 1.3
+    # Spring Festival: a run-up in the 3 weeks before, then couriers stop for about two weeks.
+    spring_festival_runup: float = 1.6
+    spring_festival_pause: float = 0.25
     max_orders_per_month: int = 3_000
 
 
@@ -62,13 +107,15 @@ class SimFirm:
     employees: int
     months: list[str]
     defaulted_12m: bool
+    # Month index (in `months`) after which the firm stopped trading, if it failed.
+    failed_month: int | None = None
     # Per order: month index, day of month, amount (CNY, 2 decimals), buyer index, flags.
-    order_month: np.ndarray = field(repr=False)
-    order_day: np.ndarray = field(repr=False)
-    order_amount: np.ndarray = field(repr=False)
-    order_buyer: np.ndarray = field(repr=False)
-    refunded: np.ndarray = field(repr=False)
-    charged_back: np.ndarray = field(repr=False)
+    order_month: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    order_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    order_amount: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    order_buyer: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    refunded: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    charged_back: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
 
     @property
     def firm_ref(self) -> str:
@@ -81,42 +128,54 @@ class SimFirm:
         last12 = self.order_month >= len(self.months) - 12
         return Decimal(str(round(float(self.order_amount[last12].sum()), 2)))
 
+    @property
+    def as_of_month(self) -> str:
+        """The month after the history: features are taken as of its first day."""
+        last = self.months[-1]
+        year, month = int(last[:4]), int(last[5:7]) + 1
+        if month == 13:
+            year, month = year + 1, 1
+        return f"{year:04d}-{month:02d}"
+
     def month_figures(self) -> list[MonthFigures]:
         """The monthly metrics an ingest of this firm's transactions produces."""
         n_months = len(self.months)
         m = self.order_month
+        if m.size == 0:
+            return []
         sales = np.bincount(m, weights=self.order_amount, minlength=n_months)
         counts = np.bincount(m, minlength=n_months)
         refunds = np.bincount(m, weights=self.order_amount * self.refunded, minlength=n_months)
         cbs = np.bincount(m, weights=self.order_amount * self.charged_back, minlength=n_months)
         cb_count = np.bincount(m, weights=self.charged_back, minlength=n_months)
-        out = []
-        pool = int(self.order_buyer.max()) + 1 if self.order_buyer.size else 1
+        pool = int(self.order_buyer.max()) + 1
         keys = m.astype(np.int64) * pool + self.order_buyer
         uniq, inverse, per_key_orders = np.unique(keys, return_inverse=True, return_counts=True)
         per_key_sales = np.bincount(inverse, weights=self.order_amount)
         key_month = uniq // pool
-        for i, month in enumerate(self.months):
-            if counts[i] == 0:
-                continue
-            sel = key_month == i
-            days = np.unique(self.order_day[m == i])
-            out.append(
-                MonthFigures(
-                    month=month,
-                    currency="CNY",
-                    sales=round(float(sales[i]), 2),
-                    sales_count=int(counts[i]),
-                    refunds=round(float(refunds[i]), 2),
-                    chargebacks=round(float(cbs[i]), 2),
-                    chargeback_count=int(cb_count[i]),
-                    distinct_buyers=int(sel.sum()),
-                    repeat_buyers=int((per_key_orders[sel] >= 2).sum()),
-                    top_buyer_sales=round(float(per_key_sales[sel].max()), 2),
-                    active_days=len(days),
-                )
+        distinct = np.bincount(key_month, minlength=n_months)
+        repeat = np.bincount(key_month, weights=per_key_orders >= 2, minlength=n_months)
+        top = np.zeros(n_months)
+        np.maximum.at(top, key_month, per_key_sales)
+        day_keys = np.unique(m * 32 + self.order_day)
+        active = np.bincount(day_keys // 32, minlength=n_months)
+        return [
+            MonthFigures(
+                month=month,
+                currency="CNY",
+                sales=round(float(sales[i]), 2),
+                sales_count=int(counts[i]),
+                refunds=round(float(refunds[i]), 2),
+                chargebacks=round(float(cbs[i]), 2),
+                chargeback_count=int(cb_count[i]),
+                distinct_buyers=int(distinct[i]),
+                repeat_buyers=int(repeat[i]),
+                top_buyer_sales=round(float(top[i]), 2),
+                active_days=int(active[i]),
             )
-        return out
+            for i, month in enumerate(self.months)
+            if counts[i] > 0
+        ]
 
     def transactions(self, firm_ref: str | None = None) -> Iterator[dict[str, str]]:
         """The firm's history as transaction rows, in time order, ready to upload."""
@@ -142,7 +201,7 @@ class SimFirm:
                 "buyer_ref": f"{ref}-b{int(self.order_buyer[k])}",
                 "channel": "app",
             }
-            # Refunds and chargebacks land a little later, inside the same month.
+            # Refunds and chargebacks land a little later; orders end by 23:00, so the same day.
             later = when + timedelta(minutes=30)
             if self.refunded[k]:
                 yield {
@@ -183,13 +242,71 @@ def default_end_month() -> str:
     return f"{now.year:04d}-{now.month:02d}"
 
 
-# Intercept of the monthly default hazard, tuned so that the default 12-month rate is about 5%.
-_HAZARD_SLOPE = 1.6
+def day_weights(month: str, p: GeneratorParams) -> np.ndarray:
+    """Relative sales of each day of a month (31 slots; days past the month's end weigh 0)."""
+    year, mon = int(month[:4]), int(month[5:7])
+    n_days = calendar.monthrange(year, mon)[1]
+    w = np.zeros(31)
+    w[:n_days] = p.seasonality[mon - 1]
+    days = [date(year, mon, d) for d in range(1, n_days + 1)]
+    for i, d in enumerate(days):
+        if (mon == 10 and d.day >= 21) or (mon == 11 and d.day <= 10):
+            w[i] *= p.singles_day_festival_uplift
+        elif mon == 11 and d.day == 11:
+            w[i] *= p.singles_day_peak
+        elif mon == 6 and d.day <= 18:
+            w[i] *= p.mid_year_festival_uplift
+        for festival in (SPRING_FESTIVAL.get(year), SPRING_FESTIVAL.get(year + 1)):
+            if festival is None:
+                continue
+            offset = (d - festival).days
+            if -28 <= offset < -7:
+                w[i] *= p.spring_festival_runup
+            elif -7 <= offset < 10:
+                w[i] *= p.spring_festival_pause
+    return w
 
 
-def _hazard_intercept(target: float) -> float:
-    # Solved offline for the default parameters: mean of 1-(1-sigmoid(a+b*h))^12 hits target.
-    return float(np.log(target / 12.0 / (1 - target / 12.0))) - 2.0
+def _health_paths(
+    rng: np.random.Generator, quality: np.ndarray, steps: int, p: GeneratorParams
+) -> np.ndarray:
+    """Latent health of many firms over `steps` months: AR(1) around each firm's quality."""
+    n = quality.size
+    health = np.empty((n, steps))
+    h = quality.copy()
+    for t in range(steps):
+        h = p.health_persistence * h + (1 - p.health_persistence) * quality
+        h = h + rng.normal(0, p.health_noise, n)
+        h = h + np.where(rng.random(n) < p.shock_probability, p.shock_size, 0.0)
+        health[:, t] = h
+    return health
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+@lru_cache(maxsize=32)
+def hazard_intercept(p: GeneratorParams, months: int = 24) -> float:
+    """The monthly hazard intercept whose 12-month default rate (failures included) hits target.
+
+    Solved once per parameter set by bisection over a fixed Monte Carlo sample of health paths.
+    """
+    rng = np.random.default_rng(12345)
+    quality = rng.normal(0, 1, _CALIBRATION_FIRMS)
+    health = _health_paths(rng, quality, months + LABEL_MONTHS, p)
+    failed = (health[:, :months] < p.failure_threshold).any(axis=1)
+    future = health[:, months:]
+    u = rng.random(future.shape)
+    lo, hi = -15.0, 5.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        defaults = (u < _sigmoid(mid - p.hazard_slope * future)).any(axis=1) | failed
+        if defaults.mean() < p.target_default_rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 def simulate(
@@ -198,77 +315,98 @@ def simulate(
     months: int = 24,
     end_month: str | None = None,
     params: GeneratorParams | None = None,
+    first_index: int = 0,
 ) -> Iterator[SimFirm]:
-    """Simulate `n_firms` merchants over `months` months ending before `end_month`."""
+    """Simulate merchants `first_index ..` over `months` months ending before `end_month`."""
+    if months < 12:
+        raise ValueError("histories need at least 12 months")
     p = params or GeneratorParams()
-    rng = np.random.default_rng(seed)
     month_list = month_keys(end_month or default_end_month(), months)
-    season = np.array([p.seasonality[int(m[5:7]) - 1] for m in month_list])
-    intercept = _hazard_intercept(p.target_default_rate)
+    weights = np.array([day_weights(m, p) for m in month_list])
+    month_mult = weights.sum(axis=1) / np.array(
+        [calendar.monthrange(int(m[:4]), int(m[5:7]))[1] for m in month_list]
+    )
+    intercept = hazard_intercept(p, months)
     categories = list(CATEGORIES)
-    for i in range(n_firms):
-        level = p.median_monthly_sales * np.exp(rng.normal(0, p.sales_sigma))
-        trend = rng.normal(0.01, 0.02)
-        quality = rng.normal(0, 1)
-        # Latent health over history + 12 future months.
-        health = np.empty(months + 12)
-        h = quality
-        for t in range(months + 12):
-            h = p.health_persistence * h + (1 - p.health_persistence) * quality
-            h += rng.normal(0, p.health_noise)
-            if rng.random() < p.shock_probability:
-                h += p.shock_size
-            health[t] = h
-        hazard = 1 / (1 + np.exp(-(intercept - _HAZARD_SLOPE * health[months:])))
-        defaulted = bool((rng.random(12) < hazard).any())
+    for i in range(first_index, first_index + n_firms):
+        yield _simulate_firm(
+            np.random.default_rng([seed, i]), i, month_list, weights, month_mult, intercept, p,
+            categories,
+        )  # fmt: skip
 
-        category = categories[int(rng.integers(len(categories)))]
-        base_refund = CATEGORIES[category]
-        aov = p.median_order_value * np.exp(rng.normal(0, 0.4))
-        t_idx = np.arange(months)
-        hist = health[:months]
-        expected_sales = level * np.exp(trend * t_idx) * season * np.exp(0.35 * hist)
-        # A weak firm sometimes stops selling for a month.
-        dormant = rng.random(months) < 1 / (1 + np.exp(3 + 2.0 * hist))
-        lam = np.where(dormant, 0.0, expected_sales / aov)
-        orders = np.minimum(rng.poisson(lam), p.max_orders_per_month)
-        order_month = np.repeat(t_idx, orders)
-        n = order_month.size
-        amount = np.round(aov * np.exp(rng.normal(0, 0.5, n)), 2)
-        amount = np.maximum(amount, 1.0)
-        # Active days grow with volume; weak firms sell on fewer days.
-        days_in_month = 28
-        spread = np.clip((orders / 3).astype(int) + 1, 1, days_in_month)
-        day_pool = [rng.choice(days_in_month, size=int(s), replace=False) + 1 for s in spread]
-        order_day = (
-            np.concatenate(
-                [rng.choice(day_pool[t], size=int(orders[t])) for t in range(months)]
-            ).astype(np.int64)
-            if n
-            else np.zeros(0, dtype=np.int64)
-        )
-        # Buyer concentration: a Zipf-like pool; some firms depend on a few buyers.
-        pool_size = max(int(orders.sum() * rng.uniform(0.3, 0.9)), 1)
-        concentration = rng.uniform(0.6, 1.4)
-        weights = 1.0 / np.arange(1, pool_size + 1) ** concentration
-        weights /= weights.sum()
-        buyer = rng.choice(pool_size, size=n, p=weights) if n else np.zeros(0, dtype=np.int64)
-        refund_p = np.clip(base_refund * np.exp(-0.4 * hist[order_month]), 0, 0.9)
-        refunded = rng.random(n) < refund_p
-        cb_p = np.clip(p.chargeback_rate * np.exp(-0.8 * hist[order_month]), 0, 0.2)
-        charged_back = (rng.random(n) < cb_p) & ~refunded
-        yield SimFirm(
-            index=i,
-            industry=INDUSTRIES[int(rng.integers(len(INDUSTRIES)))],
-            region_code=REGIONS[int(rng.integers(len(REGIONS)))],
-            category=category,
-            employees=int(rng.integers(1, 60)),
-            months=month_list,
-            defaulted_12m=defaulted,
-            order_month=order_month.astype(np.int64),
-            order_day=order_day,
-            order_amount=amount,
-            order_buyer=buyer.astype(np.int64),
-            refunded=refunded,
-            charged_back=charged_back,
-        )
+
+def _simulate_firm(
+    rng: np.random.Generator,
+    index: int,
+    month_list: list[str],
+    weights: np.ndarray,
+    month_mult: np.ndarray,
+    intercept: float,
+    p: GeneratorParams,
+    categories: list[str],
+) -> SimFirm:
+    months = len(month_list)
+    quality = rng.normal(0, 1, 1)
+    health = _health_paths(rng, quality, months + LABEL_MONTHS, p)[0]
+    hist = health[:months]
+    below = np.nonzero(hist < p.failure_threshold)[0]
+    failed_month = int(below[0]) if below.size else None
+    hazard = _sigmoid(intercept - p.hazard_slope * health[months:])
+    defaulted = failed_month is not None or bool((rng.random(LABEL_MONTHS) < hazard).any())
+
+    level = p.median_monthly_sales * np.exp(rng.normal(0, p.sales_sigma))
+    trend = rng.normal(p.growth_mean, p.growth_sd)
+    category = categories[int(rng.integers(len(categories)))]
+    aov = p.median_order_value * np.exp(rng.normal(0, 0.4))
+    t_idx = np.arange(months)
+    # Growth and decline are relative to the middle of the history, so levels stay comparable.
+    growth = np.exp(trend * (t_idx - months / 2))
+    expected_sales = level * growth * month_mult * np.exp(p.sales_health_beta * hist)
+    # A weak firm sometimes stops selling for a month; a failed firm stops for good.
+    dormant = rng.random(months) < _sigmoid(-3 - 2.0 * hist)
+    if failed_month is not None:
+        dormant[failed_month + 1 :] = True
+    lam = np.where(dormant, 0.0, expected_sales / aov)
+    orders = np.minimum(rng.poisson(lam), p.max_orders_per_month)
+    order_month = np.repeat(t_idx, orders)
+    n = order_month.size
+    amount = np.maximum(np.round(aov * np.exp(rng.normal(0, 0.5, n)), 2), 1.0)
+    # Selling days grow with volume; orders fall on them in proportion to the day's weight.
+    spread = np.clip(orders // 3 + 1, 1, 31)
+    priority = rng.random((months, 31)) + (weights <= 0) * 2.0
+    rank = np.argsort(np.argsort(priority, axis=1), axis=1)
+    day_w = np.where(rank < spread[:, None], weights, 0.0)
+    day_w = np.where(day_w.sum(axis=1, keepdims=True) > 0, day_w, weights)
+    cum = np.cumsum(day_w, axis=1)
+    cum /= cum[:, -1:]
+    u = rng.random(n)
+    order_day = (cum[order_month] < u[:, None]).sum(axis=1).astype(np.int64) + 1
+    # Buyer concentration: a Zipf-like pool; weaker firms lean on fewer buyers.
+    pool_size = max(int(orders.sum() * rng.uniform(0.3, 0.9)), 1)
+    concentration = float(np.clip(rng.uniform(0.6, 1.4) - 0.15 * quality[0], 0.4, 1.8))
+    buyer_w = 1.0 / np.arange(1, pool_size + 1) ** concentration
+    buyer = rng.choice(pool_size, size=n, p=buyer_w / buyer_w.sum())
+    refund_p = np.clip(
+        CATEGORIES[category] * np.exp(-p.refund_health_beta * hist[order_month]), 0, 0.9
+    )
+    refunded = rng.random(n) < refund_p
+    cb_p = np.clip(
+        p.chargeback_rate * np.exp(-p.chargeback_health_beta * hist[order_month]), 0, 0.2
+    )
+    charged_back = (rng.random(n) < cb_p) & ~refunded
+    return SimFirm(
+        index=index,
+        industry=INDUSTRIES[int(rng.integers(len(INDUSTRIES)))],
+        region_code=REGIONS[int(rng.integers(len(REGIONS)))],
+        category=category,
+        employees=int(rng.integers(1, 60)),
+        months=month_list,
+        defaulted_12m=defaulted,
+        failed_month=failed_month,
+        order_month=order_month.astype(np.int64),
+        order_day=order_day,
+        order_amount=amount,
+        order_buyer=buyer.astype(np.int64),
+        refunded=refunded,
+        charged_back=charged_back,
+    )

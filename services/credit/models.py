@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, SmallInteger, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -145,6 +145,10 @@ class CreditScore(CreditBase, table=True):
     """A score as served: the model, the inputs and the result, so it can be reproduced."""
 
     __tablename__ = "credit_score"
+    # Monitoring reads a model's scores month by month.
+    __table_args__ = (
+        Index("ix_credit_score_model_version_created_at", "model_version", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     firm_id: int = Field(foreign_key="firm.id", index=True)
@@ -159,6 +163,54 @@ class CreditScore(CreditBase, table=True):
     )
     features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LoanOutcome(CreditBase, table=True):
+    """A loan outcome a lender reported (through matching): the label of a training row."""
+
+    __tablename__ = "loan_outcome"
+
+    loan_id: str = Field(primary_key=True, max_length=128)
+    platform_org_id: str = Field(max_length=64, index=True)
+    firm_ref: str = Field(max_length=128)
+    # Features are taken as of this date: only what was known when the firm applied.
+    application_date: date
+    outcome: str = Field(max_length=16)
+    observed_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ModelMonitoringEvent(CreditBase, table=True):
+    """A month whose score distribution drifted past a PSI threshold for a model version."""
+
+    __tablename__ = "model_monitoring_event"
+    __table_args__ = (UniqueConstraint("model_version", "month", "level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_version: str = Field(max_length=64)
+    month: str = Field(max_length=7)
+    level: str = Field(max_length=16)
+    psi: float
+    threshold: float
+    scores: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScoreBatchJob(CreditBase, table=True):
+    """A job scoring every firm of a platform; its status and progress."""
+
+    __tablename__ = "score_batch_job"
+
+    id: str = Field(primary_key=True, max_length=32)
+    platform_org_id: str = Field(max_length=64, index=True)
+    status: str = Field(default="queued", max_length=16)
+    model_version: str | None = Field(default=None, max_length=64)
+    firms_total: int = 0
+    firms_scored: int = 0
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # Domain events, written in the same transaction as the change they describe (shared/outbox.py).

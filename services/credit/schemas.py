@@ -208,6 +208,9 @@ class ScorePublic(BaseModel):
     as_of: date
     features: dict[str, float]
     scored_at: datetime
+    score_id: int | None = Field(
+        default=None, description="id of the stored score: `smefin credit reproduce` recomputes it"
+    )
 
 
 class ModelPublic(BaseModel):

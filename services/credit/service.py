@@ -25,12 +25,10 @@ from services.credit.schemas import (
     ScorePublic,
 )
 from services.credit.scoring import registry
-from services.credit.scoring.reasons import REASONS
-from services.credit.scoring.scale import grade_from_pd, points_from_log_odds, score_from_pd
+from services.credit.scoring.explain import reasons_from_contributions
+from services.credit.scoring.scale import grade_from_pd, score_from_pd
 from shared.db import utcnow, write_session
 from shared.errors import Conflict, NotFound, ServiceUnavailable, field_error
-
-MAX_REASONS = 4
 
 
 def firm_public(firm: Firm) -> FirmPublic:
@@ -194,6 +192,7 @@ def _score_public(firm: Firm, s: CreditScore) -> ScorePublic:
         as_of=s.as_of,
         features=s.features,
         scored_at=s.created_at,
+        score_id=s.id,
     )
 
 
@@ -217,20 +216,9 @@ def score_firm(engine: Engine, platform_org_id: str, firm_ref: str) -> ScorePubl
         rows = repository.month_metrics(session, firm.id, before_month=as_of_month)
     model = registry.load(champion)
     features = compute_features(month_figures(rows), as_of_month)
-    pd_12m = model.predict_pd(features)
-    contributions = model.contributions(features)
-    adverse = sorted(
-        ((f, c) for f, c in contributions.items() if c > 0), key=lambda fc: fc[1], reverse=True
-    )[:MAX_REASONS]
-    reasons = [
-        {
-            "code": REASONS[f].code,
-            "message_en": REASONS[f].en,
-            "message_zh": REASONS[f].zh,
-            "points": round(points_from_log_odds(c), 1),
-        }
-        for f, c in adverse
-    ]
+    X = model.encode([features])
+    pd_12m = float(model.predict_pd_matrix(X)[0])
+    reasons = reasons_from_contributions(model.features, model.contributions_matrix(X))[0]
     record = CreditScore(
         firm_id=firm.id,
         model_version=champion.version,
@@ -240,7 +228,7 @@ def score_firm(engine: Engine, platform_org_id: str, firm_ref: str) -> ScorePubl
         score=score_from_pd(pd_12m),
         grade=grade_from_pd(pd_12m),
         reasons=reasons,
-        features={k: round(v, 6) for k, v in features.items()},
+        features=dict(features),
         created_at=utcnow(),
     )
     with write_session(engine) as session:

@@ -64,6 +64,29 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
     ForwardRoute(
         "POST", "/v1/models/{version}/promote", "credit", "models:write", "Promote a model version"
     ),
+    ForwardRoute(
+        "GET", "/v1/models/{version}/report", "credit", "models:read", "Report of a model version"
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/models/{version}/monitoring",
+        "credit",
+        "models:read",
+        "Score stability (PSI) of a model version per month",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/models/{version}/monitoring",
+        "credit",
+        "models:write",
+        "Compute PSI per month and record threshold events",
+    ),
+    ForwardRoute(
+        "POST", "/v1/score-batches", "credit", "scores:batch", "Score every firm of the caller"
+    ),
+    ForwardRoute(
+        "GET", "/v1/score-batches/{job_id}", "credit", "scores:batch", "Read a batch scoring job"
+    ),
     # matching
     ForwardRoute("PUT", "/v1/profile", "matching", "products:write", "Set the caller's profile"),
     ForwardRoute("GET", "/v1/profile", "matching", "products:read", "Read the caller's profile"),

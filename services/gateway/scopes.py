@@ -15,6 +15,7 @@ SCOPES: dict[str, str] = {
     "referrals:write": "decide referrals as their lender or guarantor",
     "loans:write": "report events of the caller's loans",
     "consents:write": "record and revoke the caller's firms' consents",
+    "scores:batch": "start and read batch scoring jobs of all the caller's firms",
     "models:read": "read the model registry",
     "models:write": "promote model versions",
     "statistics:read": "read SME operating statistics (sales and financing, small cells suppressed)",
@@ -30,6 +31,7 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
     "platform": [
         "firms:write",
         "firms:read",
+        "scores:batch",
         "transactions:write",
         "applications:write",
         "applications:read",

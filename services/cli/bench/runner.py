@@ -9,6 +9,7 @@ from services.cli.bench import (
     gateway_bench,
     ingest_bench,
     matching_bench,
+    models_bench,
     results,
 )
 from services.cli.bench.setup import BenchStack
@@ -23,6 +24,7 @@ def run_all(quick: bool = False) -> list[results.Row]:
         rows += gateway_bench.run(bench, quick)
         rows += matching_bench.run(bench, quick)
         rows += ingest_bench.run(bench, quick)
+        rows += models_bench.run(bench, quick)
     finally:
         bench.stop()
     typer.echo(results.table(rows))

@@ -49,3 +49,15 @@ REASONS: dict[str, Reason] = {
         "R12_FEWER_BUYERS", "Number of buyers fell over the last 3 months", "近3个月买家数量下降"
     ),
 }
+
+
+def reason_for(feature: str) -> Reason:
+    """The catalogued reason of a feature; a generic one for a lender's own model inputs."""
+    known = REASONS.get(feature)
+    if known is not None:
+        return known
+    return Reason(
+        f"R99_{feature.upper()[:40]}",
+        f"The value of {feature} lowers the score",
+        f"{feature} 的取值拉低了评分",
+    )

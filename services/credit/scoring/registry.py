@@ -4,45 +4,59 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.model_selection import train_test_split
+from numpy.typing import NDArray
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.credit import repository
-from services.credit.features import FEATURE_NAMES, compute_features
-from services.credit.generator import default_end_month, simulate
+from services.credit.features import FEATURE_NAMES
 from services.credit.models import ModelVersion
-from services.credit.scoring.estimators import LogisticPD
-from services.credit.scoring.evaluation import evaluate
+from services.credit.scoring.encoding import encode
 from shared.db import utcnow, write_session
+from shared.errors import Conflict
 
-BOOTSTRAP_FIRMS = 3_000
-BOOTSTRAP_SEED = 20261129
+# Bumped whenever the artifact layout changes, so old cached fits are not reused.
+ARTIFACT_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready to serve: the estimator and the features it reads, in order."""
+    """A model ready to serve: the estimator, its inputs in order and their category lists."""
 
     version: str
+    kind: str
     estimator: Any
     features: list[str]
+    # Categorical input -> its categories; a value is encoded as its index in the list.
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    holdout: dict[str, Any] = field(default_factory=dict)
+
+    def encode(self, rows: list[dict[str, Any]]) -> NDArray[np.float64]:
+        """Rows of named raw values as the estimator's matrix (missing and unseen: NaN)."""
+        return encode(rows, self.features, self.categories)
+
+    def predict_pd_matrix(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """PD of every row of an encoded matrix."""
+        return self.estimator.predict_proba(X)[:, 1]
+
+    def contributions_matrix(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Log-odds of default each feature adds to each row (positive: adverse)."""
+        return self.estimator.log_odds_contributions(X)
 
     def predict_pd(self, features: dict[str, float]) -> float:
-        """PD of one feature row."""
-        x = np.array([[features[f] for f in self.features]])
-        return float(self.estimator.predict_proba(x)[0, 1])
+        """PD of one row of named features."""
+        return float(self.predict_pd_matrix(self.encode([features]))[0])
 
     def contributions(self, features: dict[str, float]) -> dict[str, float]:
-        """Log-odds of default each feature adds (positive: adverse)."""
-        x = np.array([features[f] for f in self.features])
-        return dict(zip(self.features, map(float, self.estimator.contributions(x)), strict=True))
+        """Log-odds of default each named feature adds to one row (positive: adverse)."""
+        row = self.contributions_matrix(self.encode([features]))[0]
+        return dict(zip(self.features, map(float, row), strict=True))
 
 
 _cache: dict[str, LoadedModel] = {}
@@ -59,7 +73,7 @@ def sha256_of(path: Path) -> str:
 
 
 def load(record: ModelVersion) -> LoadedModel:
-    """The estimator of a registry record, loaded once per process and checked against its sha256."""
+    """The estimator of a registry record, loaded once per process, checked against its sha256."""
     cached = _cache.get(record.version)
     if cached is not None:
         return cached
@@ -67,10 +81,19 @@ def load(record: ModelVersion) -> LoadedModel:
         if record.version in _cache:
             return _cache[record.version]
         path = Path(record.artifact_path)
+        if not path.exists():
+            raise FileNotFoundError(f"artifact of model {record.version} is missing: {path}")
         if sha256_of(path) != record.sha256:
             raise RuntimeError(f"artifact of model {record.version} does not match its sha256")
         artifact = joblib.load(path)
-        model = LoadedModel(record.version, artifact["estimator"], list(artifact["features"]))
+        model = LoadedModel(
+            version=record.version,
+            kind=artifact["kind"],
+            estimator=artifact["estimator"],
+            features=list(artifact["features"]),
+            categories=dict(artifact.get("categories", {})),
+            holdout=dict(artifact.get("holdout", {})),
+        )
         _cache[record.version] = model
         return model
 
@@ -85,12 +108,26 @@ def register(
     training_window: dict[str, Any],
     metrics: dict[str, Any],
     champion: bool,
+    categories: dict[str, list[str]] | None = None,
+    holdout: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Save an estimator as a versioned artifact and record it (optionally as champion)."""
+    """Save an estimator as a versioned artifact and record it (optionally as champion).
+
+    The version is derived from the artifact's sha256, so the same fit registers once.
+    """
     model_dir.mkdir(parents=True, exist_ok=True)
     created = utcnow()
-    tmp = model_dir / f".{kind}-{created.timestamp():.6f}.joblib"
-    joblib.dump({"estimator": estimator, "features": features, "kind": kind}, tmp)
+    tmp = model_dir / f".{kind}-{created.timestamp():.6f}-{threading.get_ident()}.joblib"
+    artifact = {
+        "format": ARTIFACT_FORMAT,
+        "kind": kind,
+        "estimator": estimator,
+        "features": features,
+        "categories": categories or {},
+        "holdout": holdout or {},
+        "training_window": training_window,
+    }
+    joblib.dump(artifact, tmp)
     digest = sha256_of(tmp)
     version = f"{kind}-{created:%Y%m%d}-{digest[:10]}"
     path = model_dir / f"{version}.joblib"
@@ -109,6 +146,13 @@ def register(
     with write_session(engine) as session:
         existing = session.get(ModelVersion, version)
         if existing is not None:
+            # The same fit again: its file is rewritten here, so the record points at it.
+            existing.artifact_path = str(path)
+            if champion:
+                _make_champion(session, existing)
+            session.add(existing)
+            session.commit()
+            _cache.pop(version, None)
             return existing
         session.add(record)
         if champion:
@@ -134,51 +178,20 @@ def promote(engine: Engine, version: str) -> ModelVersion | None:
         record = repository.get_model(session, version)
         if record is None:
             return None
+        missing = [f for f in record.features if f not in FEATURE_NAMES]
+        if missing:
+            # A model fitted on a lender's own columns cannot score firms from their metrics.
+            raise Conflict(
+                f"model {version} reads inputs firms do not have ({', '.join(missing[:5])}); "
+                "only models on the documented firm features can be champion"
+            )
         _make_champion(session, record)
         session.commit()
         return record
 
 
-def train_bootstrap(
-    engine: Engine, model_dir: Path, n_firms: int = BOOTSTRAP_FIRMS
-) -> ModelVersion:
-    """Train the first champion on generated histories, so a new install can score at once."""
-    end_month = default_end_month()
-    # Deterministic inputs give a deterministic model: reuse a fit made earlier on this machine.
-    cache = model_dir / f"bootstrap-{end_month}-{BOOTSTRAP_SEED}-{n_firms}.joblib"
-    if cache.exists():
-        cached = joblib.load(cache)
-        estimator, metrics = cached["estimator"], cached["metrics"]
-    else:
-        estimator, metrics = _fit_bootstrap(end_month, n_firms)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        joblib.dump({"estimator": estimator, "metrics": metrics}, tmp)
-        tmp.replace(cache)
-    return register(
-        engine,
-        model_dir,
-        kind="logistic",
-        estimator=estimator,
-        features=FEATURE_NAMES,
-        training_window={
-            "source": "generator",
-            "seed": BOOTSTRAP_SEED,
-            "firms": n_firms,
-            "history_end_month": end_month,
-        },
-        metrics=metrics,
-        champion=True,
-    )
+def train_bootstrap(engine: Engine, model_dir: Path) -> ModelVersion:
+    """Train (or reuse) the first champion on generated histories; see training.train_bootstrap."""
+    from services.credit.scoring.training import train_bootstrap as _train_bootstrap
 
-
-def _fit_bootstrap(end_month: str, n_firms: int) -> tuple[LogisticPD, dict[str, Any]]:
-    firms = list(simulate(n_firms, seed=BOOTSTRAP_SEED, end_month=end_month))
-    X = np.array(
-        [[compute_features(f.month_figures(), end_month)[n] for n in FEATURE_NAMES] for f in firms]
-    )
-    y = np.array([int(f.defaulted_12m) for f in firms])
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
-    metrics = evaluate(y_te, LogisticPD(C=1.0).fit(X_tr, y_tr).predict_proba(X_te)[:, 1])
-    # The champion serves from all the data once its holdout figures are known.
-    return LogisticPD(C=1.0).fit(X, y), metrics
+    return _train_bootstrap(engine, model_dir)
