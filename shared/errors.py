@@ -20,7 +20,7 @@ log = logging.getLogger("smefin.errors")
 
 
 class AppError(Exception):
-    """Base of every expected failure; `code` names the problem type, `errors` lists field faults."""
+    """Base of every expected failure: `code` names the problem type, `errors` the fields."""
 
     status: int = 400
     code: str = "bad-request"

@@ -1,4 +1,4 @@
-"""The signed principal header: who the gateway says is calling, HMAC-signed with the internal secret."""
+"""The signed principal header: who the gateway says is calling, HMAC-signed internally."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ ORG_KINDS = ("admin", "platform", "lender", "guarantor", "service")
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller of a service: an organisation with a kind and scopes, as vouched by the gateway."""
+    """The caller of a service: an organisation, its kind and scopes, vouched by the gateway."""
 
     org_id: str
     kind: str

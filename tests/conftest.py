@@ -25,7 +25,8 @@ PG_ADMIN_URL = os.environ.get("SMEFIN_TEST_DATABASE_URL", "")
 
 def _pg_conninfo(url: str) -> str:
     u = make_url(url)
-    return f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'root'} dbname={u.database or 'postgres'}"
+    host, port = u.host or "127.0.0.1", u.port or 5432
+    return f"host={host} port={port} user={u.username or 'root'} dbname={u.database or 'postgres'}"
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +62,13 @@ def make_database(tmp_path: Path) -> Iterator[Callable[[str], str]]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def principal_headers(org_id: str, kind: str = "platform", scopes: tuple[str, ...] = ("*",)) -> dict[str, str]:
+def principal_headers(
+    org_id: str, kind: str = "platform", scopes: tuple[str, ...] = ("*",)
+) -> dict[str, str]:
     """Headers the gateway would add for a caller."""
-    return {PRINCIPAL_HEADER: sign_principal(Principal(org_id, kind, frozenset(scopes)), TEST_SECRET)}
+    return {
+        PRINCIPAL_HEADER: sign_principal(Principal(org_id, kind, frozenset(scopes)), TEST_SECRET)
+    }
 
 
 @pytest.fixture

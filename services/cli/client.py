@@ -56,11 +56,11 @@ class SmefinClient:
 
     def create_org(self, name: str, kind: str) -> dict[str, Any]:
         """Operator: a new organisation."""
-        return self.request("POST", "/v1/organizations", {"name": name, "kind": kind})  # type: ignore[no-any-return]
+        return self.request("POST", "/v1/organizations", {"name": name, "kind": kind})
 
     def create_key(self, org_id: str, name: str = "") -> dict[str, Any]:
         """Operator: a key for an organisation (the token is in the answer)."""
-        return self.request("POST", f"/v1/organizations/{org_id}/api-keys", {"name": name})  # type: ignore[no-any-return]
+        return self.request("POST", f"/v1/organizations/{org_id}/api-keys", {"name": name})
 
     def upload_stream(
         self, rows: Iterable[dict[str, Any]], *, batch_bytes: int = 1 << 20
@@ -89,4 +89,4 @@ class SmefinClient:
         data = resp.json()
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, data)
-        return data  # type: ignore[no-any-return]
+        return data

@@ -94,7 +94,7 @@ RISK_SHARES = (
 
 
 def load_demo(gateway_url: str, admin_key: str, state_file: Path) -> dict[str, Any]:
-    """Create the demo organisations, keys, firms, histories and products; save keys to state_file."""
+    """Create demo organisations, keys, firms, histories and products; keys go to state_file."""
     state: dict[str, Any] = {"platforms": [], "lenders": [], "guarantors": []}
     with SmefinClient(gateway_url, admin_key) as admin:
         for name, seed in PLATFORMS:

@@ -17,12 +17,12 @@ from shared.internal_auth import Principal, PrincipalDep, require_kind
 
 def get_engine(request: Request) -> Engine:
     """The service's engine (set in the lifespan)."""
-    return request.app.state.engine  # type: ignore[no-any-return]
+    return request.app.state.engine
 
 
 def get_settings(request: Request) -> CreditSettings:
     """The service's settings."""
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import desc
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.credit.models import (
     CreditScore,
@@ -68,7 +68,7 @@ def latest_score(session: Session, firm_id: int, model_version: str) -> CreditSc
     return session.exec(
         select(CreditScore)
         .where(CreditScore.firm_id == firm_id, CreditScore.model_version == model_version)
-        .order_by(desc(CreditScore.id))  # type: ignore[arg-type]
+        .order_by(desc(col(CreditScore.id)))
         .limit(1)
     ).first()
 
@@ -85,4 +85,4 @@ def get_model(session: Session, version: str) -> ModelVersion | None:
 
 def list_models(session: Session) -> list[ModelVersion]:
     """Every model version, newest first."""
-    return list(session.exec(select(ModelVersion).order_by(desc(ModelVersion.created_at))))  # type: ignore[arg-type]
+    return list(session.exec(select(ModelVersion).order_by(desc(col(ModelVersion.created_at)))))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services.credit.models import Firm, FirmMonthMetric
 
@@ -36,7 +36,7 @@ class SalesCell(BaseModel):
     suppressed: bool
 
 
-def _group_column(group_by: GroupBy):  # type: ignore[no-untyped-def]
+def _group_column(group_by: GroupBy) -> Any:
     # Division codes: 2 digits province, 4 digits city (GB/T 2260); padded to 6 for display.
     if group_by == "province":
         return func.substr(Firm.region_code, 1, 2) + "0000"
@@ -53,16 +53,16 @@ def sales_statistics(
     m = FirmMonthMetric
     stmt = (
         select(
-            m.month,
+            col(m.month),
             group,
             func.count(func.distinct(m.firm_id)),
-            func.sum(case((m.sales_count > 0, 1), else_=0)),  # type: ignore[arg-type]
+            func.sum(case((col(m.sales_count) > 0, 1), else_=0)),
             func.sum(m.sales_minor),
             func.sum(m.refund_minor),
             func.sum(m.chargeback_minor),
         )
-        .join(Firm, Firm.id == m.firm_id)  # type: ignore[arg-type]
-        .where(m.currency == "CNY", m.month >= month_from, m.month <= month_to)
+        .join(Firm, col(Firm.id) == m.firm_id)
+        .where(col(m.currency) == "CNY", col(m.month) >= month_from, col(m.month) <= month_to)
         .group_by(m.month, group)
         .order_by(m.month, group)
     )

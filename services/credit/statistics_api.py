@@ -27,7 +27,7 @@ def sales_statistics(
     group_by: statistics.GroupBy = "province",
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response | list[statistics.SalesCell]:
-    """Monthly sales, growth, refund rate and active firms by group; cells under 5 firms suppressed."""
+    """Monthly sales, growth, refund rate, active firms by group; cells under 5 firms hidden."""
     require_kind(principal, "admin")
     if month_from > month_to:
         raise AppError(

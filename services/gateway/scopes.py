@@ -18,7 +18,7 @@ SCOPES: dict[str, str] = {
     "scores:batch": "start and read batch scoring jobs of all the caller's firms",
     "models:read": "read the model registry",
     "models:write": "promote model versions",
-    "statistics:read": "read SME operating statistics (sales and financing, small cells suppressed)",
+    "statistics:read": "read SME operating statistics (sales, financing; small cells hidden)",
     "orgs:admin": "create organisations and keys for any organisation",
     "keys:manage": "list and revoke the caller's own keys",
     "events:read": "list the caller's organisation's events",

@@ -98,7 +98,7 @@ class CreditClient:
             raise ServiceUnavailable("credit service failed to compute sales statistics")
         if resp.status_code >= 400:
             raise AppError(f"credit refused the statistics: {resp.text[:200]}", status=502)
-        return resp.json()  # type: ignore[no-any-return]
+        return resp.json()
 
     def close(self) -> None:
         """Release pooled connections (a client passed in belongs to its owner)."""

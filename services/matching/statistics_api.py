@@ -1,4 +1,4 @@
-"""SME operating statistics (operators): credit's sales figures beside matching's financing figures."""
+"""SME operating statistics (operators): credit's sales beside matching's financing figures."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def get_statistics(
     group_by: statistics.GroupBy = "province",
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
-    """Monthly sales, growth, refund rate, active firms, and financing applied, approved, disbursed."""
+    """Monthly sales, growth, refund rate, active firms; financing applied, approved, disbursed."""
     require_kind(principal, "admin")
     if month_from > month_to:
         raise AppError(

@@ -1,4 +1,4 @@
-"""SME operating statistics through the gateway: sales from credit beside financing from matching."""
+"""SME operating statistics through the gateway: credit's sales beside matching's financing."""
 
 from __future__ import annotations
 

@@ -92,7 +92,9 @@ def test_tenancy_and_auth_through_gateway(live_stack: LiveStack) -> None:
         a = admin.create_key(admin.create_org("Mall A", "platform")["id"])["token"]
         b = admin.create_key(admin.create_org("Mall B", "platform")["id"])["token"]
     with SmefinClient(gw, a) as plat_a:
-        plat_a.request("PUT", "/v1/firms/secret-shop", {"industry": "retail", "region_code": "110105"})
+        plat_a.request(
+            "PUT", "/v1/firms/secret-shop", {"industry": "retail", "region_code": "110105"}
+        )
     with httpx.Client(base_url=gw, timeout=10) as http:
         r = http.get("/v1/firms/secret-shop", headers={"Authorization": f"Bearer {b}"})
         assert r.status_code == 404
@@ -101,9 +103,7 @@ def test_tenancy_and_auth_through_gateway(live_stack: LiveStack) -> None:
         bad = http.get("/v1/firms", headers={"Authorization": "Bearer smf_0000000000000000_nope"})
         assert bad.status_code == 401
         # A platform key cannot publish loan products.
-        r = http.post(
-            "/v1/loan-products", json={}, headers={"Authorization": f"Bearer {a}"}
-        )
+        r = http.post("/v1/loan-products", json={}, headers={"Authorization": f"Bearer {a}"})
         assert r.status_code == 403
         # Services refuse calls that bypass the gateway.
         direct = http.get(live_stack.stack.url("credit") + "/v1/firms")

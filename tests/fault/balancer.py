@@ -1,4 +1,4 @@
-"""A round-robin TCP balancer over replicas, skipping any that refuse connections (like a k8s Service)."""
+"""A round-robin TCP balancer over replicas that skips dead ones (like a k8s Service)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def _rows(prefix: str, n: int) -> list[dict[str, object]]:
         {
             "txn_id": f"{prefix}-{i}",
             "type": "sale",
-            "occurred_at": "2026-06-0%dT10:00:00+08:00" % (1 + i % 9),
+            "occurred_at": f"2026-06-0{1 + i % 9}T10:00:00+08:00",
             "amount": f"{10 + i}.50",
             "currency": "CNY",
             "order_ref": f"{prefix}-o{i}",

@@ -1,4 +1,4 @@
-"""Two replicas of each service on PostgreSQL, a replica killed mid-load: no acknowledged write lost."""
+"""Two replicas of each service on PostgreSQL, one killed mid-load: no acknowledged write lost."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ REPORT_FILE = VAR_DIR / "loadtest" / "replicas.json"
 
 @pytest.fixture
 def replicated(tmp_path: Path, model_dir: Path) -> Iterator[tuple[stack_mod.Stack, list[str], str]]:
-    """2 credit, 2 matching behind round-robin balancers, 2 gateways; PostgreSQL (+ Redis if set)."""
+    """2 credit, 2 matching behind balancers, 2 gateways; PostgreSQL (and Redis if set)."""
     if not PG_ADMIN_URL:
         pytest.skip("replicas run on PostgreSQL: set SMEFIN_TEST_DATABASE_URL")
     urls, names = stack_databases(tmp_path)

@@ -33,29 +33,45 @@ def _keys(live: LiveStack) -> dict[str, str]:
     firm = next(iter(simulate(1, seed=3, params=GeneratorParams(median_monthly_sales=3000.0))))
     with SmefinClient(live.gateway, keys["platform"]) as plat:
         plat.request("PUT", "/v1/firms/fuzz-1", {"industry": "retail", "region_code": "330106"})
-        rows = [{k: v for k, v in r.items() if k != "firm_ref"} for r in firm.transactions("fuzz-1")]
+        rows = [
+            {k: v for k, v in r.items() if k != "firm_ref"} for r in firm.transactions("fuzz-1")
+        ]
         plat.request("POST", "/v1/firms/fuzz-1/transactions", rows[:2000])
     return keys
 
 
-@pytest.mark.skipif(bool(os.environ.get("SMEFIN_TEST_DATABASE_URL")), reason="fuzzed once, in the SQLite pass")
+@pytest.mark.skipif(
+    bool(os.environ.get("SMEFIN_TEST_DATABASE_URL")), reason="fuzzed once, in the SQLite pass"
+)
 def test_gateway_openapi_holds_under_fuzzing(live_stack: LiveStack, tmp_path: Path) -> None:
     st = Path(sys.executable).parent / "st"
     failures = []
     for role, key in _keys(live_stack).items():
         report = tmp_path / f"{role}.txt"
         cmd = [
-            str(st), "run", f"{live_stack.gateway}/openapi.json",
-            "--url", live_stack.gateway,
-            "-H", f"Authorization: Bearer {key}",
-            "--checks", CHECKS,
-            "--phases", "examples,coverage,fuzzing,stateful",
-            "--max-examples", "30",
-            "--max-time", str(MAX_TIME_S),
-            "--workers", "1",
-            "--seed", "20261129",
-            "--request-timeout", "20",
-            "--suppress-health-check", "all",
+            str(st),
+            "run",
+            f"{live_stack.gateway}/openapi.json",
+            "--url",
+            live_stack.gateway,
+            "-H",
+            f"Authorization: Bearer {key}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            "30",
+            "--max-time",
+            str(MAX_TIME_S),
+            "--workers",
+            "1",
+            "--seed",
+            "20261129",
+            "--request-timeout",
+            "20",
+            "--suppress-health-check",
+            "all",
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_TIME_S * 4 + 120)
         report.write_text(out.stdout + out.stderr)

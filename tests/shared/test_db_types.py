@@ -12,7 +12,13 @@ from shared.db import MinorUnits, UTCDateTime, make_engine
 def test_round_trips(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 't.db'}")
     md = MetaData()
-    t = Table("t", md, Column("id", Integer, primary_key=True), Column("m", MinorUnits(2)), Column("ts", UTCDateTime()))
+    t = Table(
+        "t",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("m", MinorUnits(2)),
+        Column("ts", UTCDateTime()),
+    )
     md.create_all(engine)
     local = datetime(2026, 11, 11, 0, 30, tzinfo=timezone(timedelta(hours=8)))
     with engine.begin() as conn:

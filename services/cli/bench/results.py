@@ -13,7 +13,7 @@ RESULTS_FILE = VAR_DIR / "bench" / "results.json"
 
 @dataclass
 class Row:
-    """One figure: its value and unit, its ratio to the limit measured in the same run, its target."""
+    """One figure: value, unit, ratio to the limit measured in the same run, and target."""
 
     name: str
     value: float

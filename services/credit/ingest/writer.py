@@ -241,7 +241,7 @@ def _emit_ingested(
 ) -> None:
     # The platform hears of every stored chunk, in the chunk's own transaction (outbox).
     firm_ids = sorted({r[COL_FIRM] for r in fresh})
-    refs = session.execute(select(Firm.firm_ref).where(col(Firm.id).in_(firm_ids))).scalars()
+    refs = session.execute(select(col(Firm.firm_ref)).where(col(Firm.id).in_(firm_ids))).scalars()
     emit(
         session,
         org_ids=[platform_org_id],
