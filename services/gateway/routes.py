@@ -126,7 +126,7 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
     ),
     ForwardRoute(
         "GET",
-        "/v1/guarantee-products/{product_id}",
+        "/v1/guarantee-products/{guarantee_product_id}",
         "matching",
         "products:read",
         "Read a guarantee product",

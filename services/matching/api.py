@@ -135,16 +135,18 @@ def list_guarantee_products(
 
 
 @router.get(
-    "/guarantee-products/{product_id}", response_model=GuaranteeProductPublic, tags=["products"]
+    "/guarantee-products/{guarantee_product_id}",
+    response_model=GuaranteeProductPublic,
+    tags=["products"],
 )
 def get_guarantee_product(
-    product_id: str, principal: GuarantorDep, engine: EngineDep
+    guarantee_product_id: str, principal: GuarantorDep, engine: EngineDep
 ) -> GuaranteeProductPublic:
     """One of the calling guarantor's guarantee products."""
     with Session(engine) as session:
-        product = repository.get_guarantee_product(session, product_id)
+        product = repository.get_guarantee_product(session, guarantee_product_id)
     if product is None or product.guarantor_org_id != principal.org_id:
-        raise NotFound(f"guarantee product {product_id!r} not found")
+        raise NotFound(f"guarantee product {guarantee_product_id!r} not found")
     return GuaranteeProductPublic.model_validate(product, from_attributes=True)
 
 

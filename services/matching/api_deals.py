@@ -149,18 +149,22 @@ async def post_loan_event(
     "/firms/{firm_ref}/consents", response_model=ConsentPublic, status_code=201, tags=["consents"]
 )
 def post_consent(
-    firm_ref: FirmRefPath, body: ConsentIn, principal: PlatformDep, engine: EngineDep
+    firm_ref: FirmRefPath,
+    body: ConsentIn,
+    principal: PlatformDep,
+    engine: EngineDep,
+    credit: CreditDep,
 ) -> ConsentPublic:
     """Record the firm's consent for a lender or guarantor to see its data for a purpose."""
-    return consents.grant(engine, principal, firm_ref, body)
+    return consents.grant(engine, credit, principal, firm_ref, body)
 
 
 @router.get("/firms/{firm_ref}/consents", response_model=list[ConsentPublic], tags=["consents"])
 def list_consents(
-    firm_ref: FirmRefPath, principal: PlatformDep, engine: EngineDep
+    firm_ref: FirmRefPath, principal: PlatformDep, engine: EngineDep, credit: CreditDep
 ) -> list[ConsentPublic]:
     """Every consent of one of the caller's firms."""
-    return consents.list_for_firm(engine, principal, firm_ref)
+    return consents.list_for_firm(engine, credit, principal, firm_ref)
 
 
 @router.delete(

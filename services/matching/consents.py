@@ -23,8 +23,12 @@ def public(consent: Consent) -> ConsentPublic:
     return ConsentPublic.model_validate(consent, from_attributes=True)
 
 
-def grant(engine: Engine, principal: Principal, firm_ref: str, data: ConsentIn) -> ConsentPublic:
+def grant(
+    engine: Engine, credit: CreditClient, principal: Principal, firm_ref: str, data: ConsentIn
+) -> ConsentPublic:
     """Record the firm's consent for one lender or guarantor and purpose (idempotent)."""
+    # Only the platform's own firm can consent: a firm it does not have is a 404, as in credit.
+    credit.require_firm(principal, firm_ref)
     with write_session(engine) as session:
         if (
             repository.get_lender(session, data.grantee_org_id) is None
@@ -69,8 +73,11 @@ def revoke(engine: Engine, principal: Principal, firm_ref: str, consent_id: str)
         return public(consent)
 
 
-def list_for_firm(engine: Engine, principal: Principal, firm_ref: str) -> list[ConsentPublic]:
-    """Every consent of one of the caller's firms."""
+def list_for_firm(
+    engine: Engine, credit: CreditClient, principal: Principal, firm_ref: str
+) -> list[ConsentPublic]:
+    """Every consent of one of the caller's firms (404 for a firm the caller does not have)."""
+    credit.require_firm(principal, firm_ref)
     with Session(engine) as session:
         return [
             public(c)

@@ -52,6 +52,19 @@ class CreditClient:
             raise AppError(f"credit refused the snapshot: {resp.text[:200]}", status=502)
         return resp.json()
 
+    def require_firm(self, principal: Principal, firm_ref: str) -> None:
+        """Raise 404 unless the platform has this firm (another platform's firm does not exist)."""
+        try:
+            resp = self._http.get(
+                f"/v1/firms/{firm_ref}", headers=internal_headers(principal, self._secret)
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
+        if resp.status_code == 404:
+            raise NotFound(f"firm {firm_ref!r} not found")
+        if resp.status_code >= 400:
+            raise ServiceUnavailable(f"credit failed to find the firm ({resp.status_code})")
+
     def metrics(self, principal: Principal, firm_ref: str) -> dict[str, Any]:
         """Monthly metrics of a platform's firm, asked on the platform's behalf."""
         try:

@@ -96,6 +96,17 @@ def test_generated_client_walks_the_main_flow(full_gateway: RunningGateway) -> N
     assert status == 200 and 0 < float(score["pd_12m"]) < 1
 
     lend = DocumentClient(doc, full_gateway.url, lkey["token"])
+    # A lender offers nothing until matching knows its budget (`no_lender_profile` otherwise).
+    status, profile = lend.call(
+        "put_profile",
+        {
+            "lender_kind": "bank",
+            "name": "bank",
+            "net_assets_cny": "100000000.00",
+            "lending_budget_cny": "5000000.00",
+        },
+    )
+    assert status == 200 and profile["lending_budget_cny"] == "5000000.00", profile
     status, product = lend.call(
         "post_loan_product",
         {
@@ -125,7 +136,7 @@ def test_generated_client_walks_the_main_flow(full_gateway: RunningGateway) -> N
     status, problem = p.call("post_application", {"firm_ref": "flow-1", "amount_cny": "-1"})
     assert status == 422 and problem["errors"]
     ours = [o for o in application["offers"] if o["loan_product_id"] == product["id"]]
-    assert ours, application
+    assert ours, [n["reasons"] for n in application["not_offered"]]
     status, accepted = p.call(
         "accept", {"offer_id": ours[0]["id"]}, application_id=application["id"]
     )
@@ -143,5 +154,18 @@ def test_generated_client_walks_the_main_flow(full_gateway: RunningGateway) -> N
     assert accepted_events[0]["data"]["offer_id"] == ours[0]["id"]
     # Every referral transition reaches the parties to the deal, the lender included.
     assert {e["type"] for e in lender_events} <= {"offer.accepted", "referral.referred"}
+    # The lender approves the referral and reports the loan disbursed; the platform hears of both.
+    status, referral = lend.call(
+        "decide", {"decision": "approve"}, referral_id=accepted["referral_id"]
+    )
+    assert status == 200 and referral["status"] == "approved" and referral["loan_id"], referral
+    status, loan = lend.call("post_loan_event", {"kind": "disbursed"}, loan_id=referral["loan_id"])
+    assert status == 200 and loan["status"] == "disbursed", loan
+    wait_for(
+        lambda: (
+            {e["type"] for e in p.call("list_events")[1]["items"]}
+            >= {"referral.approved", "loan.disbursed"}
+        )
+    )
     for client in (admin, p, lend):
         client.close()

@@ -24,15 +24,28 @@ OWNERS = {
     "firm_ref": "platform",
     "application_id": "platform",
     "product_id": "lender",
+    "guarantee_product_id": "guarantor",
+    # Proposed by A's lender, confirmed by A's guarantor: either party reads it.
+    "agreement_id": "lender",
+    "group_id": "platform",
+    "consent_id": "platform",
+    # The platform, lender and guarantor of the deal all read it; firm data is for the lender,
+    # whom the firm's consent names.
+    "referral_id": "lender",
+    "loan_id": "lender",
     "endpoint_id": "platform",
     "delivery_id": "platform",
     "key_id": "platform",
 }
 # Ids that exist nowhere, to tell "not yours" from "not for your kind".
 GHOSTS = {name: "ghost0000" if name != "delivery_id" else "999999999" for name in OWNERS}
-# A valid body for write routes whose body is checked before ownership.
+# A valid body for write routes whose body is checked before ownership (a "{name}" value is
+# replaced by seed()'s value of that name: a consent names a real lender or it is a 422).
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/applications/{application_id}/accept"): {"offer_id": "ofr_ghost"},
+    ("POST", "/v1/referrals/{referral_id}/decision"): {"decision": "approve"},
+    ("POST", "/v1/loans/{loan_id}/events"): {"kind": "days_overdue", "days_overdue": 1},
+    ("POST", "/v1/firms/{firm_ref}/consents"): {"grantee_org_id": "{lender_org_id}"},
 }
 UPSERT_ROUTES = {("PUT", "/v1/firms/{firm_ref}"), ("PUT", "/v1/profile")}
 
@@ -77,56 +90,164 @@ def _rows(ref: str) -> list[dict[str, Any]]:
     ]
 
 
+def _ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _seed_catalogue(
+    gw: RunningGateway, orgs: dict[str, str], keys: dict[str, str]
+) -> dict[str, str]:
+    """A's lender and guarantor: profiles with capacity, a loan product that takes only
+    guaranteed deals, a guarantee product, and a 4321 agreement proposed by the lender and
+    confirmed by the guarantor (so A's application gets A's guaranteed offer)."""
+    profiles = {
+        "lender": {
+            "lender_kind": "bank",
+            "name": "A bank",
+            "net_assets_cny": "100000000.00",
+            "lending_budget_cny": "5000000.00",
+        },
+        "guarantor": {"name": "A guarantor", "net_assets_cny": "100000000.00"},
+    }
+    for kind, profile in profiles.items():
+        with gw.client(keys[kind]) as c:
+            assert c.put("/v1/profile", json=profile).status_code in {200, 201}
+    with gw.client(keys["lender"]) as c:
+        product = _ok(
+            c.post(
+                "/v1/loan-products",
+                json={
+                    "name": "A loan",
+                    "min_amount_cny": "1000.00",
+                    "max_amount_cny": "100000.00",
+                    "min_term_months": 3,
+                    "max_term_months": 24,
+                    "base_rate": "0.05",
+                    "risk_premium_per_pd": "0.5",
+                    "max_rate": "0.3",
+                    "max_pd": "0.99",
+                    "max_pd_guaranteed": "0.99",
+                    "requires_guarantee": True,
+                },
+            ),
+            201,
+        )
+        shares = [("A bank", "lender", "0.2"), ("A guarantor", "guarantor", "0.4")]
+        shares += [("re-guarantor", "re_guarantor", "0.3"), ("government", "government", "0.1")]
+        proposed = _ok(
+            c.post(
+                "/v1/risk-sharing-agreements",
+                json={
+                    "name": "A 4321",
+                    "lender_org_id": orgs["lender"],
+                    "guarantor_org_id": orgs["guarantor"],
+                    "parties": [{"name": n, "role": r, "share": v} for n, r, v in shares],
+                },
+            ),
+            201,
+        )
+    with gw.client(keys["guarantor"]) as c:
+        guarantee = _ok(
+            c.post(
+                "/v1/guarantee-products",
+                json={
+                    "name": "A guarantee",
+                    "coverage_ratio": "0.8",
+                    "annual_fee_rate": "0.01",
+                    "max_pd": "0.99",
+                    "max_per_firm_cny": "1000000.00",
+                },
+            ),
+            201,
+        )
+        confirmed = _ok(c.post(f"/v1/risk-sharing-agreements/{proposed['id']}/confirm"))
+        assert confirmed["status"] == "active", confirmed
+    return {
+        "product_id": product["id"],
+        "guarantee_product_id": guarantee["id"],
+        "agreement_id": proposed["id"],
+    }
+
+
+def _seed_deal(
+    gw: RunningGateway, orgs: dict[str, str], keys: dict[str, str], ids: dict[str, str]
+) -> dict[str, str]:
+    """A's platform applies for its firm, records the firm's consent for A's lender, declares
+    a related group and accepts A's guaranteed offer; both parties approve and the lender
+    reports the loan disbursed."""
+    with gw.client(keys["platform"]) as c:
+        firm = {"industry": "retail", "region_code": "330106"}
+        assert c.put("/v1/firms/ten-firm", json=firm).status_code == 201
+        assert c.post("/v1/firms/ten-firm/transactions", json=_rows("ten")).status_code == 200
+        application = _ok(
+            c.post(
+                "/v1/applications",
+                json={"firm_ref": "ten-firm", "amount_cny": "5000.00", "term_months": 6},
+            ),
+            201,
+        )
+        ours = [
+            o
+            for o in application["offers"]
+            if (o["loan_product_id"], o["guarantee_product_id"])
+            == (ids["product_id"], ids["guarantee_product_id"])
+        ]
+        assert ours, f"A's application got no offer of A's products: {application['not_offered']}"
+        consent = _ok(
+            c.post(
+                "/v1/firms/ten-firm/consents",
+                json={"grantee_org_id": orgs["lender"], "purpose": "financing_review"},
+            ),
+            201,
+        )
+        group = _ok(
+            c.post(
+                "/v1/related-party-groups",
+                json={"name": "A's family", "firm_refs": ["ten-firm", "ten-firm-sister"]},
+            ),
+            201,
+        )
+        accepted = _ok(
+            c.post(f"/v1/applications/{application['id']}/accept", json={"offer_id": ours[0]["id"]})
+        )
+    referral_id = accepted["referral_id"]
+    for kind in ("lender", "guarantor"):
+        with gw.client(keys[kind]) as c:
+            decided = _ok(
+                c.post(f"/v1/referrals/{referral_id}/decision", json={"decision": "approve"})
+            )
+    assert decided["status"] == "approved" and decided["loan_id"], decided
+    with gw.client(keys["lender"]) as c:
+        disbursed = _ok(
+            c.post(f"/v1/loans/{decided['loan_id']}/events", json={"kind": "disbursed"})
+        )
+        assert disbursed["status"] == "disbursed", disbursed
+    return {
+        "firm_ref": "ten-firm",
+        "application_id": application["id"],
+        "consent_id": consent["id"],
+        "group_id": group["id"],
+        "referral_id": referral_id,
+        "loan_id": decided["loan_id"],
+    }
+
+
 def seed(gw: RunningGateway) -> tuple[dict[str, str], dict[str, str]]:
     """Organisation A's resources: (kind -> A's key, path parameter -> A's resource id)."""
-    _, platform = gw.new_org("platform")
-    _, lender = gw.new_org("lender")
-    _, guarantor = gw.new_org("guarantor")
-    keys = {"platform": platform, "lender": lender, "guarantor": guarantor}
-    with gw.client(lender) as c:
-        c.put(
-            "/v1/profile",
-            json={
-                "lender_kind": "bank",
-                "name": "A bank",
-                "net_assets_cny": "100000000.00",
-                "lending_budget_cny": "5000000.00",
-            },
-        )
-        product = c.post(
-            "/v1/loan-products",
-            json={
-                "name": "A loan",
-                "min_amount_cny": "1000.00",
-                "max_amount_cny": "100000.00",
-                "min_term_months": 3,
-                "max_term_months": 24,
-                "base_rate": "0.05",
-                "risk_premium_per_pd": "0.5",
-                "max_rate": "0.3",
-                "max_pd": "0.99",
-            },
-        )
-        assert product.status_code == 201, product.text
+    orgs: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for kind in KINDS:
+        orgs[kind], keys[kind] = gw.new_org(kind)
+    endpoints: dict[str, str] = {}
     for kind, key in keys.items():
         with gw.client(key) as c:
             made = c.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/a"})
-            assert made.status_code == 201, made.text
-            if kind == "platform":
-                endpoint_id = made.json()["id"]
-    with gw.client(platform) as c:
-        assert (
-            c.put(
-                "/v1/firms/ten-firm", json={"industry": "retail", "region_code": "330106"}
-            ).status_code
-            == 201
-        )
-        assert c.post("/v1/firms/ten-firm/transactions", json=_rows("ten")).status_code == 200
-        application = c.post(
-            "/v1/applications",
-            json={"firm_ref": "ten-firm", "amount_cny": "5000.00", "term_months": 6},
-        )
-        assert application.status_code == 201, application.text
+            endpoints[kind] = _ok(made, 201)["id"]
+    params = _seed_catalogue(gw, orgs, keys)
+    params |= _seed_deal(gw, orgs, keys, params)
+    with gw.client(keys["platform"]) as c:
+        endpoint_id = endpoints["platform"]
         deliveries = wait_for(
             lambda: c.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()["items"]
         )
@@ -134,13 +255,11 @@ def seed(gw: RunningGateway) -> tuple[dict[str, str], dict[str, str]]:
     for key in keys.values():
         with gw.client(key) as c:
             wait_for(lambda c=c: c.get("/v1/events").json()["items"] or c.get("/v1/api-keys"))
-    params = {
-        "firm_ref": "ten-firm",
-        "application_id": application.json()["id"],
-        "product_id": product.json()["id"],
+    params |= {
         "endpoint_id": endpoint_id,
         "delivery_id": str(deliveries[0]["id"]),
-        "key_id": platform.split("_")[1],
+        "key_id": keys["platform"].split("_")[1],
+        "lender_org_id": orgs["lender"],  # not a path parameter: BODIES' consent grantee
     }
     return keys, params
 
@@ -154,6 +273,14 @@ def _url(call: Call, params: dict[str, str]) -> str:
         )
         url = url.replace("{" + name + "}", params[name])
     return url
+
+
+def _body(call: Call, params: dict[str, str]) -> dict[str, Any]:
+    body = BODIES.get((call.method, call.path), {})
+    return {
+        k: params[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v
+        for k, v in body.items()
+    }
 
 
 def _items(body: Any) -> list[Any]:
@@ -196,9 +323,7 @@ def test_other_organisations_get_404_and_see_nothing_of_ours(full_gateway: Runni
                     if before.status_code == 200:
                         assert before.json() == after.json(), f"other {kind} changed A's {url}"
                 elif is_resource:
-                    body = (
-                        BODIES.get((call.method, call.path), {}) if call.method != "GET" else None
-                    )
+                    body = _body(call, params) if call.method != "GET" else None
                     r = c.request(call.method, url, json=body)
                     ghost = c.request(call.method, _url(call, GHOSTS), json=body)
                     if ghost.status_code == 403:

@@ -60,6 +60,7 @@ def test_firm_data_only_under_consent(world: World) -> None:
 
 
 def test_consent_needs_a_known_grantee_and_its_own_platform(world: World) -> None:
+    world.firm("f1")
     r = world.matching.post(
         "/v1/firms/f1/consents",
         json={"grantee_org_id": "org_nobody"},
@@ -72,3 +73,12 @@ def test_consent_needs_a_known_grantee_and_its_own_platform(world: World) -> Non
         f"/v1/firms/f1/consents/{consent['id']}", headers=as_("org_p2", "platform")
     )
     assert other.status_code == 404
+    # Another platform has no firm f1: recording or listing its consents is a 404, not an empty
+    # list or a consent of a firm nobody has.
+    for method, body in (("GET", None), ("POST", {"grantee_org_id": BANK})):
+        r = world.matching.request(
+            method, "/v1/firms/f1/consents", json=body, headers=as_("org_p2", "platform")
+        )
+        assert r.status_code == 404, r.text
+    mine = world.matching.get("/v1/firms/f1/consents", headers=as_(PLATFORM, "platform"))
+    assert [c["id"] for c in mine.json()] == [consent["id"]]
