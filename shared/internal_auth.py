@@ -95,8 +95,10 @@ def verify_principal(
     return principal
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller of this request (settings on app.state)."""
+    # async although it does no I/O: FastAPI would run a plain def in the thread pool, a
+    # thread hop per dependency on every request for one HMAC.
     settings = request.app.state.settings
     accepted = settings.internal_secret_accepted
     return verify_principal(

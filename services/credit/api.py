@@ -216,7 +216,7 @@ def get_metrics(
 @router.get("/firms/{firm_ref}/score", response_model=ScorePublic, tags=["scores"])
 def get_score(firm: FirmDep, principal: PlatformDep, engine: EngineDep) -> ScorePublic:
     """The firm's PD, score, grade and up to four adverse reasons, with the model version."""
-    score = service.score_firm(engine, principal.org_id, firm.firm_ref)
+    score = service.score_firm(engine, principal.org_id, firm.firm_ref, firm)
     SCORES_SERVED.inc()
     return score
 

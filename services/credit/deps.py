@@ -15,12 +15,12 @@ from services.credit.schemas import FirmRef
 from shared.internal_auth import Principal, PrincipalDep, require_kind
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The service's engine (set in the lifespan)."""
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> CreditSettings:
+async def get_settings(request: Request) -> CreditSettings:
     """The service's settings."""
     return request.app.state.settings
 
@@ -29,7 +29,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[CreditSettings, Depends(get_settings)]
 
 
-def platform_principal(principal: PrincipalDep) -> Principal:
+async def platform_principal(principal: PrincipalDep) -> Principal:
     """A caller allowed to manage firms: a platform (or an operator)."""
     require_kind(principal, "platform")
     return principal

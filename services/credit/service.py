@@ -196,11 +196,18 @@ def _score_public(firm: Firm, s: CreditScore) -> ScorePublic:
     )
 
 
-def score_firm(engine: Engine, platform_org_id: str, firm_ref: str) -> ScorePublic:
-    """The firm's current score: served from the stored score unless metrics or model changed."""
+def score_firm(
+    engine: Engine, platform_org_id: str, firm_ref: str, firm: Firm | None = None
+) -> ScorePublic:
+    """The firm's current score: served from the stored score unless metrics or model changed.
+
+    A caller that has just read the firm (the route's tenancy lookup) passes it in, so the hot
+    path reads only the champion and the latest score.
+    """
     today = utcnow().date()
     with Session(engine) as session:
-        firm = get_firm(session, platform_org_id, firm_ref)
+        if firm is None:
+            firm = get_firm(session, platform_org_id, firm_ref)
         champion = repository.champion_model(session)
         if champion is None:
             raise ServiceUnavailable("no champion model is registered yet", retry_after_s=5)
@@ -239,7 +246,7 @@ def score_firm(engine: Engine, platform_org_id: str, firm_ref: str) -> ScorePubl
 
 def snapshot(engine: Engine, platform_org_id: str, firm: Firm) -> FirmSnapshot:
     """Profile, current score and history facts of a firm, for matching to price it."""
-    score = score_firm(engine, platform_org_id, firm.firm_ref)
+    score = score_firm(engine, platform_org_id, firm.firm_ref, firm)
     assert firm.id is not None
     as_of_month = month_key(utcnow().date())
     with Session(engine) as session:

@@ -17,45 +17,45 @@ from shared.internal_auth import Principal, PrincipalDep, require_kind
 M = TypeVar("M", bound=BaseModel)
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The service's engine."""
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> MatchingSettings:
+async def get_settings(request: Request) -> MatchingSettings:
     """The service's settings."""
     return request.app.state.settings
 
 
-def get_credit(request: Request) -> CreditClient:
+async def get_credit(request: Request) -> CreditClient:
     """The pooled credit client."""
     return request.app.state.credit
 
 
-def get_cache(request: Request) -> CatalogueCache:
+async def get_cache(request: Request) -> CatalogueCache:
     """The process's catalogue cache."""
     return request.app.state.catalogue
 
 
-def lender_principal(principal: PrincipalDep) -> Principal:
+async def lender_principal(principal: PrincipalDep) -> Principal:
     """A caller that is a lender."""
     require_kind(principal, "lender")
     return principal
 
 
-def guarantor_principal(principal: PrincipalDep) -> Principal:
+async def guarantor_principal(principal: PrincipalDep) -> Principal:
     """A caller that is a guarantor."""
     require_kind(principal, "guarantor")
     return principal
 
 
-def party_principal(principal: PrincipalDep) -> Principal:
+async def party_principal(principal: PrincipalDep) -> Principal:
     """A caller that is a lender or a guarantor."""
     require_kind(principal, "lender", "guarantor")
     return principal
 
 
-def platform_principal(principal: PrincipalDep) -> Principal:
+async def platform_principal(principal: PrincipalDep) -> Principal:
     """A caller that is a platform."""
     require_kind(principal, "platform")
     return principal

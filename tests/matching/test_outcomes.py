@@ -66,28 +66,29 @@ def test_outcome_survives_credit_downtime_and_is_sent_once(
         "loan_id"
     ]
     world.post(BANK, "lender", f"/v1/loans/{loan}/events", {"kind": "disbursed"})
-    # the credit of this test has no /v1/outcomes yet: the loan event still succeeds
-    world.post(
-        BANK,
-        "lender",
-        f"/v1/loans/{loan}/events",
-        {"kind": "repaid", "occurred_at": "2026-11-01T00:00:00Z"},
-    )
     engine = make_engine(matching_settings.database_url)
     receiver, state = outcome_receiver()
     try:
-        assert outcomes.pending_count(engine) == 1
         with TestClient(receiver) as http:
-            credit = CreditClient(matching_settings, http=http)
+            # Credit goes down: the loan event still succeeds and its outcome waits in the outbox.
             state["up"] = False
+            world.matching.app.state.credit = CreditClient(matching_settings, http=http)
+            world.post(
+                BANK,
+                "lender",
+                f"/v1/loans/{loan}/events",
+                {"kind": "repaid", "occurred_at": "2026-11-01T00:00:00Z"},
+            )
+            assert outcomes.pending_count(engine) == 1 and state["calls"] == 1
+            credit = CreditClient(matching_settings, http=http)
             later = utcnow() + timedelta(hours=1)
             assert outcomes.deliver_due(engine, credit, now=later) == 0
-            assert outcomes.pending_count(engine) == 1 and state["calls"] == 1
+            assert outcomes.pending_count(engine) == 1 and state["calls"] == 2
             state["up"] = True
             assert outcomes.deliver_due(engine, credit, now=later + timedelta(hours=1)) == 1
             assert outcomes.pending_count(engine) == 0
             assert outcomes.deliver_due(engine, credit, now=later + timedelta(days=1)) == 0
-            assert state["calls"] == 2
+            assert state["calls"] == 3
     finally:
         engine.dispose()
     sent = state["received"][loan]
