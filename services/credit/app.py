@@ -13,9 +13,10 @@ from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.api import router
-from services.credit.statistics_api import router as statistics_router
 from services.credit.config import CreditSettings, get_settings
+from services.credit.early_warning_api import router as early_warning_router
 from services.credit.scoring import registry
+from services.credit.statistics_api import router as statistics_router
 from shared.db import make_engine
 from shared.service_app import create_service_app
 
@@ -56,4 +57,5 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(statistics_router)
+    app.include_router(early_warning_router)
     return app

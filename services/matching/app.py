@@ -17,6 +17,7 @@ from services.matching.api_deals import router as deals_router
 from services.matching.catalogue import CatalogueCache
 from services.matching.config import MatchingSettings, get_settings
 from services.matching.credit_client import CreditClient
+from services.matching.portfolio_api import router as portfolio_router
 from shared.db import make_engine
 from shared.service_app import create_service_app
 
@@ -70,4 +71,5 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(deals_router)
+    app.include_router(portfolio_router)
     return app

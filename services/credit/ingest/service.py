@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.credit import repository
+from services.credit import early_warning, repository
 from services.credit.config import CreditSettings
 from services.credit.ingest.rows import CleanRow, RowError, clean_row, localise
 from services.credit.ingest.writer import write_chunk
@@ -96,6 +96,7 @@ class Ingestor:
             return
         pending, self._pending = self._pending, []
         outcome = write_chunk(self.engine, self.platform_org_id, [r for _, r in pending])
+        early_warning.after_chunk(self.engine, self.platform_org_id, (r for _, r in pending))
         self.report.inserted += outcome.inserted
         self.report.duplicates += outcome.duplicates
         for pos, reason in outcome.conflicts:
