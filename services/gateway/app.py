@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.gateway import service
 from services.gateway.api import include_forward_routes, router
 from services.gateway.config import GatewaySettings, get_settings
+from services.gateway.console.router import mount_console
 from services.gateway.forwarder import Forwarder
 from shared.db import make_engine
 from shared.service_app import create_service_app
@@ -46,4 +47,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     include_forward_routes(app)
+    mount_console(app)
     return app
