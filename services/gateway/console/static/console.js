@@ -209,7 +209,8 @@ function decisionForm(r) {
 
 function bar(share) {
   const v = share === null || share === undefined ? 0 : Math.min(Number(share), 1);
-  return el("span", { class: "meter" + (v > 0.9 ? " high" : "") }, el("span", { style: null, "data-w": v }), ` ${pct(share)}`);
+  return el("span", { class: "meter-wrap" },
+    el("span", { class: "meter" + (v > 0.9 ? " high" : "") }, el("span", { "data-w": v })), ` ${pct(share)}`);
 }
 
 async function warningsTable(id) {
