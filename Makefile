@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench migrate demo clean check-deploy audit
+.PHONY: help run test chromium test-fast lint format bench migrate demo clean check-deploy audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,8 +28,12 @@ migrate: $(STAMP) ## apply every service's database migrations
 demo: $(STAMP) ## load demo data into running services
 	$(BIN)/smefin demo
 
-test: $(STAMP) ## set up and run the whole suite (SMEFIN_TEST_DATABASE_URL selects PostgreSQL)
+test: $(STAMP) chromium ## set up and run the whole suite (SMEFIN_TEST_DATABASE_URL selects PostgreSQL)
 	$(BIN)/pytest -q -p no:cacheprovider
+
+chromium: ## Debian's chromium for the console's browser tests (skipped there when it cannot be had)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: the browser tests will be skipped"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

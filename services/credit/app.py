@@ -14,6 +14,7 @@ from sqlmodel import Session
 from services.credit import repository
 from services.credit.api import router
 from services.credit.config import CreditSettings, get_settings
+from services.credit.early_warning_api import router as early_warning_router
 from services.credit.scoring import registry
 from services.credit.scoring_api import router as scoring_router
 from services.credit.statistics_api import router as statistics_router
@@ -22,7 +23,7 @@ from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 # Every router of public /v1 routes: the gateway builds its OpenAPI document from these.
-PUBLIC_ROUTERS = (router, scoring_router, statistics_router)
+PUBLIC_ROUTERS = (router, scoring_router, statistics_router, early_warning_router)
 
 log = logging.getLogger("smefin.credit")
 

@@ -15,6 +15,7 @@ from services.gateway.api import include_forward_routes, router
 from services.gateway.api_hooks import router as hooks_router
 from services.gateway.audit import AuditMiddleware, AuditWriter
 from services.gateway.config import GatewaySettings, get_settings
+from services.gateway.console.router import mount_console
 from services.gateway.events import EventCollector
 from services.gateway.forwarder import Forwarder
 from services.gateway.idempotency import (
@@ -116,4 +117,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(hooks_router)
     include_forward_routes(app)
     install_openapi(app)
+    mount_console(app)
     return app

@@ -220,6 +220,42 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
     ForwardRoute(
         "POST", "/v1/loans/{loan_id}/events", "matching", "loans:write", "Report a loan event"
     ),
+    ForwardRoute(
+        "GET",
+        "/v1/referrals/{referral_id}/offer",
+        "matching",
+        "referrals:read",
+        "The offer terms and risk-sharing split behind a referral",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/portfolio",
+        "matching",
+        "referrals:read",
+        "The caller's exposure per firm against every limit",
+    ),
+    # early warning (credit)
+    ForwardRoute(
+        "GET",
+        "/v1/early-warnings",
+        "credit",
+        "referrals:read",
+        "Early warnings on the firms the caller is exposed to",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/early-warning-rules",
+        "credit",
+        "products:read",
+        "The caller's early-warning thresholds",
+    ),
+    ForwardRoute(
+        "PUT",
+        "/v1/early-warning-rules",
+        "credit",
+        "products:write",
+        "Set the caller's early-warning thresholds",
+    ),
     # statistics (operators)
     ForwardRoute(
         "GET",

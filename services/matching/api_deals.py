@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from services.matching import applications, consents, outcomes, referrals, repository_deals
+from services.matching import (
+    applications,
+    consents,
+    monitoring,
+    outcomes,
+    referrals,
+    repository_deals,
+)
 from services.matching.deps import (
     CacheDep,
     CreditDep,
@@ -119,10 +126,12 @@ def referral_events(
 
 @router.post("/referrals/{referral_id}/decision", response_model=ReferralPublic, tags=["referrals"])
 def decide(
-    referral_id: str, body: DecisionIn, principal: PartyDep, engine: EngineDep
+    referral_id: str, body: DecisionIn, principal: PartyDep, engine: EngineDep, credit: CreditDep
 ) -> ReferralPublic:
     """Approve or decline a referral (lender, and guarantor where a guarantee is involved)."""
-    return referrals.decide(engine, principal, referral_id, body)
+    result = referrals.decide(engine, principal, referral_id, body)
+    monitoring.sync_firm(engine, credit, result.platform_org_id, result.firm_ref)
+    return result
 
 
 @router.get("/referrals/{referral_id}/firm-data", response_model=SharedFirmData, tags=["referrals"])
@@ -142,6 +151,9 @@ async def post_loan_event(
     if result.status in ("defaulted", "repaid"):
         # Best effort now; the outbox keeps the outcome for the upkeep loop if credit is down.
         await run_in_threadpool(outcomes.deliver_due, engine, credit, loan_id=loan_id)
+    await run_in_threadpool(
+        monitoring.sync_firm, engine, credit, result.platform_org_id, result.firm_ref
+    )
     return result
 
 

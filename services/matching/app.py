@@ -17,13 +17,14 @@ from services.matching.api_deals import router as deals_router
 from services.matching.catalogue import CatalogueCache
 from services.matching.config import MatchingSettings, get_settings
 from services.matching.credit_client import CreditClient
+from services.matching.portfolio_api import router as portfolio_router
 from services.matching.statistics_api import router as statistics_router
 from shared.db import make_engine
 from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 # Every router of public /v1 routes: the gateway builds its OpenAPI document from these.
-PUBLIC_ROUTERS = (router, deals_router, statistics_router)
+PUBLIC_ROUTERS = (router, deals_router, statistics_router, portfolio_router)
 
 log = logging.getLogger("smefin.matching")
 

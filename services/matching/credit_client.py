@@ -113,6 +113,19 @@ class CreditClient:
             raise AppError(f"credit refused the statistics: {resp.text[:200]}", status=502)
         return resp.json()
 
+    def put_monitored(self, platform_org_id: str, firm_ref: str, org_ids: list[str]) -> None:
+        """Replace the set of orgs exposed to a firm (credit's early warning watches them)."""
+        try:
+            resp = self._http.put(
+                f"/v1/monitored-firms/{platform_org_id}/{firm_ref}",
+                json={"org_ids": org_ids},
+                headers=internal_headers(MATCHING_SERVICE_PRINCIPAL, self._secret),
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
+        if resp.status_code >= 400:
+            raise ServiceUnavailable(f"credit did not take the monitored set ({resp.status_code})")
+
     def close(self) -> None:
         """Release pooled connections (a client passed in belongs to its owner)."""
         if self._owns_http:

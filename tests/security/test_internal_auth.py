@@ -17,6 +17,10 @@ from tests.conftest import TEST_SECRET
 
 # Routes that answer without a principal: probes, metrics and the API description.
 OPEN_PATHS = {
+    # The console's page and static assets carry no data: its API calls need a key.
+    "/console",
+    "/console/",
+    "/console/static",
     "/healthz",
     "/readyz",
     "/metrics",

@@ -29,9 +29,10 @@ def markdown(path: Path = RESULTS_FILE) -> str:
             figure = ratio if on_ratio else r["value"]
             if figure is not None:
                 met = "yes" if (figure <= target if at_most else figure >= target) else "**no**"
+        ratio_text = "" if ratio is None else f"{ratio:g}"
+        target_text = "" if target is None else f"{target:g}"
         lines.append(
-            f"| `{r['name']}` | {r['value']:g} | {r['unit']} | "
-            f"{'' if ratio is None else f'{ratio:g}'} | {'' if target is None else f'{target:g}'} | {met} |"
+            f"| `{r['name']}` | {r['value']:g} | {r['unit']} | {ratio_text} | {target_text} | {met} |"
         )
     return "\n".join(lines)
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.credit import repository
+from services.credit import early_warning, repository
 from services.credit.config import CreditSettings
-from services.credit.ingest.rows import COL_TXN_ID, StoredRow
+from services.credit.ingest.rows import COL_FIRM, COL_TXN_ID, StoredRow
 from services.credit.ingest.validator import ParsedRow, Validated, Validator
 from services.credit.ingest.writer import ChunkOutcome, write_chunk
 from services.credit.schemas import IngestReport, Rejection
@@ -105,6 +105,11 @@ class Ingestor:
         future, rows, lines = self._in_flight
         self._in_flight = None
         outcome = future.result()
+        if outcome.inserted:
+            # Committed: monitored firms of this chunk are checked for early warnings.
+            early_warning.after_firms(
+                self.engine, self.platform_org_id, {row[COL_FIRM] for row in rows}
+            )
         self.report.inserted += outcome.inserted
         self.report.duplicates += outcome.duplicates
         for pos, reason in outcome.conflicts:

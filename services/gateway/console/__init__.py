@@ -1,0 +1,1 @@
+"""The lender and guarantor back-office console, served by the gateway at /console."""
