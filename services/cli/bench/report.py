@@ -31,9 +31,8 @@ def markdown(path: Path = RESULTS_FILE) -> str:
                 met = "yes" if (figure <= target if at_most else figure >= target) else "**no**"
         ratio_text = "" if ratio is None else f"{ratio:g}"
         target_text = "" if target is None else f"{target:g}"
-        lines.append(
-            f"| `{r['name']}` | {r['value']:g} | {r['unit']} | {ratio_text} | {target_text} | {met} |"
-        )
+        cells = [f"`{r['name']}`", f"{r['value']:g}", r["unit"], ratio_text, target_text, met]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
