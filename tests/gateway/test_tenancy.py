@@ -36,6 +36,7 @@ OWNERS = {
     "endpoint_id": "platform",
     "delivery_id": "platform",
     "key_id": "platform",
+    "job_id": "platform",
 }
 # Ids that exist nowhere, to tell "not yours" from "not for your kind".
 GHOSTS = {name: "ghost0000" if name != "delivery_id" else "999999999" for name in OWNERS}
@@ -177,6 +178,9 @@ def _seed_deal(
     a related group and accepts A's guaranteed offer; both parties approve and the lender
     reports the loan disbursed."""
     with gw.client(keys["platform"]) as c:
+        # A non-default setting, so another platform seeing it would be a leak, not a default.
+        tz = c.put("/v1/platform-settings", json={"timezone": "Asia/Urumqi"})
+        assert tz.status_code == 200, tz.text
         firm = {"industry": "retail", "region_code": "330106"}
         assert c.put("/v1/firms/ten-firm", json=firm).status_code == 201
         assert c.post("/v1/firms/ten-firm/transactions", json=_rows("ten")).status_code == 200
@@ -244,9 +248,15 @@ def seed(gw: RunningGateway) -> tuple[dict[str, str], dict[str, str]]:
         with gw.client(key) as c:
             made = c.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/a"})
             endpoints[kind] = _ok(made, 201)["id"]
+    for kind in ("lender", "guarantor"):
+        with gw.client(keys[kind]) as c:
+            # Non-default thresholds, so another org seeing them would be a leak.
+            rules = {"sales_drop": {"drop_fraction": 0.45}}
+            _ok(c.put("/v1/early-warning-rules", json=rules), 200)
     params = _seed_catalogue(gw, orgs, keys)
     params |= _seed_deal(gw, orgs, keys, params)
     with gw.client(keys["platform"]) as c:
+        job = _ok(c.post("/v1/score-batches"), 202)
         endpoint_id = endpoints["platform"]
         deliveries = wait_for(
             lambda: c.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()["items"]
@@ -259,6 +269,7 @@ def seed(gw: RunningGateway) -> tuple[dict[str, str], dict[str, str]]:
         "endpoint_id": endpoint_id,
         "delivery_id": str(deliveries[0]["id"]),
         "key_id": keys["platform"].split("_")[1],
+        "job_id": job["id"],
         "lender_org_id": orgs["lender"],  # not a path parameter: BODIES' consent grantee
     }
     return keys, params

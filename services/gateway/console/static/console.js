@@ -114,9 +114,30 @@ async function queuePage(params) {
 
 // ---- referral and firm page -----------------------------------------------------------------
 
+function last24Months() {
+  // The 24 complete months before this one: a month without sales is a zero bar, not a gap.
+  const now = new Date();
+  const out = [];
+  for (let k = 24; k >= 1; k--) {
+    out.push(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - k, 1)).toISOString().slice(0, 7));
+  }
+  return out;
+}
+
 function chart(months) {
   // 24 months of sales and refunds as an inline SVG bar chart (our own drawing, no library).
-  const data = months.slice(-24);
+  const byMonth = {};
+  months.forEach((m) => {
+    const e = byMonth[m.month] || { sales: 0, refunds: 0 };
+    e.sales += Number(m.sales);
+    e.refunds += Number(m.refunds);
+    byMonth[m.month] = e;
+  });
+  const data = last24Months().map((month) => ({
+    month,
+    sales: (byMonth[month] || { sales: 0 }).sales,
+    refunds: (byMonth[month] || { refunds: 0 }).refunds,
+  }));
   const W = 760, H = 240, pad = 40, bw = (W - pad * 2) / Math.max(data.length, 1);
   const max = Math.max(1, ...data.map((m) => Number(m.sales)), ...data.map((m) => Number(m.refunds)));
   const ns = "http://www.w3.org/2000/svg";
