@@ -127,6 +127,8 @@ def test_replica_killed_mid_load_loses_no_acknowledged_write(
             plat.request("POST", f"/v1/firms/{ref}/transactions", rows[:10_000])
             seed_firms.append(ref)
 
+    _idempotency_and_rate_limits_hold_across_gateways(gateways, admin_key, pkey)
+
     victim = running.procs["credit-1"]
     report = run_load(
         gateways,
@@ -155,3 +157,45 @@ def test_replica_killed_mid_load_loses_no_acknowledged_write(
     assert report.acked_txn_batches and report.acked_firms
     # Only requests in flight on the killed replica may fail.
     assert summary["error_rate"] < 0.05, summary
+
+
+def _idempotency_and_rate_limits_hold_across_gateways(
+    gateways: list[str], admin_key: str, pkey: str
+) -> None:
+    # The same Idempotency-Key through the other gateway replays the first answer.
+    body = {"industry": "retail", "region_code": "330106"}
+    with httpx.Client(headers={"Authorization": f"Bearer {pkey}"}, timeout=30) as http:
+        rows = [
+            {
+                "txn_id": "idem-1",
+                "type": "sale",
+                "occurred_at": "2026-05-01T10:00:00+08:00",
+                "amount": "9.90",
+                "currency": "CNY",
+            }
+        ]
+        http.put(f"{gateways[0]}/v1/firms/idem-firm", json=body)
+        key = {"Idempotency-Key": secrets.token_hex(8)}
+        url = "/v1/firms/idem-firm/transactions"
+        first = http.post(gateways[0] + url, json=rows, headers=key)
+        again = http.post(gateways[1] + url, json=rows, headers=key)
+        assert first.status_code == again.status_code == 200
+        assert again.json() == first.json() and first.json()["inserted"] == 1
+        assert again.headers.get("idempotency-replayed") == "true"
+        other = http.post(gateways[1] + url, json=rows + rows, headers=key)
+        assert other.status_code == 422
+    if not os.environ.get("SMEFIN_TEST_REDIS_URL"):
+        return  # without Redis each gateway keeps its own buckets, by design
+    # One bucket for a key, whichever gateway serves it: burst 5, refilled at 0.2 per second.
+    with SmefinClient(gateways[0], admin_key) as admin:
+        org = admin.create_org("Limited Mall", "platform")
+        limited = admin.create_key(org["id"])["token"]
+        admin.request(
+            "PUT",
+            f"/v1/organizations/{org['id']}/limits",
+            {"rate_limit_per_s": 0.2, "rate_limit_burst": 5},
+        )
+    with httpx.Client(headers={"Authorization": f"Bearer {limited}"}, timeout=30) as http:
+        statuses = [http.get(f"{gateways[i % 2]}/v1/firms").status_code for i in range(16)]
+    assert statuses.count(200) <= 6, statuses
+    assert statuses.count(429) >= 10, statuses

@@ -201,3 +201,50 @@ def test_private_and_odd_webhook_urls_are_refused(gateway: RunningGateway, url: 
         r = c.post("/v1/webhook-endpoints", json={"url": url})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["location"] == "body.url"
+
+
+def test_receiver_that_times_out_is_retried_and_never_blocks_the_api(
+    start_gateway, services_stack: stack_mod.Stack, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    gw: RunningGateway = start_gateway(
+        credit_url=services_stack.url("credit"),
+        matching_url=services_stack.url("matching"),
+        webhook_retry_schedule_s=FAST_RETRIES,
+        webhook_timeout_s=0.5,
+    )
+    base, secrets, log = receiver(fail_first=2)
+    _, token = gw.new_org("platform")
+    with gw.client(token) as c:
+        made = c.post("/v1/webhook-endpoints", json={"url": base + "/slow"})
+        assert made.status_code == 201, made.text
+        secrets.write_text(made.json()["secret"])
+        _upload(c, "slow-shop", 2)
+        # While deliveries hang on the receiver, the API answers as fast as ever.
+        while not _log(log):
+            started = time.monotonic()
+            assert c.get("/v1/events").status_code == 200
+            assert time.monotonic() - started < 1.0
+            time.sleep(0.05)
+        for _ in range(10):
+            started = time.monotonic()
+            assert c.get("/v1/firms").status_code == 200
+            assert time.monotonic() - started < 1.0
+    # Two attempts timed out (the receiver logs them only after hanging), then one got through.
+    done = wait_for(lambda: any(e["status"] == 204 for e in _log(log)) and _log(log), timeout_s=30)
+    ok = [e for e in done if e["status"] == 204]
+    assert len(ok) == 1 and ok[0]["matched"] == [0]
+    deliveries = wait_for(
+        lambda: (
+            (items := gw_deliveries(gw, token, made.json()["id"]))
+            and items[0]["status"] == "succeeded"
+            and items
+        ),
+        timeout_s=30,
+    )
+    assert deliveries[0]["attempts"] >= 3
+
+
+def gw_deliveries(gw: RunningGateway, token: str, endpoint_id: str) -> list[dict[str, Any]]:
+    """The delivery log of one endpoint."""
+    with gw.client(token) as c:
+        return c.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()["items"]  # type: ignore[no-any-return]

@@ -4,7 +4,8 @@ Usage: python -m tests.gateway.webhook_receiver PORT SECRETS_FILE LOG_FILE FAIL_
 - SECRETS_FILE holds one whsec_ secret a line (re-read on every request, so tests can rotate);
 - every request is appended to LOG_FILE as one JSON line: path, webhook-id, timestamp, whether a
   signature verified and with which secrets, the status answered, and the body;
-- the first FAIL_FIRST requests to /hook get a 500; any request to /gone gets a 410.
+- the first FAIL_FIRST requests to /hook get a 500; any request to /gone gets a 410;
+- the first FAIL_FIRST requests to /slow hang for SLOW_S seconds (the sender must time out).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 TOLERANCE_S = 300
+SLOW_S = 5.0
 
 
 def verify(secrets: list[str], headers: dict[str, str], body: bytes) -> list[int]:
@@ -57,6 +59,10 @@ def main() -> None:
                 status = 410
             elif not matched:
                 status = 401
+            elif remaining["fail"] > 0 and self.path == "/slow":
+                remaining["fail"] -= 1
+                time.sleep(SLOW_S)
+                status = 504  # logged only: the sender gave up long before
             elif remaining["fail"] > 0:
                 remaining["fail"] -= 1
                 status = 500
