@@ -19,6 +19,8 @@ SCOPES: dict[str, str] = {
     "models:write": "promote model versions",
     "orgs:admin": "create organisations and keys for any organisation",
     "keys:manage": "list and revoke the caller's own keys",
+    "allocation:read": "read batch allocation runs (operators)",
+    "allocation:write": "compute, apply and discard batch allocation runs (operators)",
 }
 
 DEFAULT_SCOPES: dict[str, list[str]] = {

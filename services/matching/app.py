@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from services.matching import outcomes, referrals
+from services.matching.allocation_api import router as allocation_router
 from services.matching.api import router
 from services.matching.api_deals import router as deals_router
 from services.matching.catalogue import CatalogueCache
@@ -70,4 +71,5 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(deals_router)
+    app.include_router(allocation_router)
     return app
