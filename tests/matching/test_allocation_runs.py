@@ -215,3 +215,27 @@ def test_discard_subset_and_access(
             == 403
         )
     assert world.matching.get("/v1/allocation-runs/run_nope", headers=ADMIN).status_code == 404
+
+
+def test_run_stale_when_a_chosen_application_was_taken(
+    world: World, pool_world: dict[str, dict[str, Any]], engine: Any
+) -> None:
+    run = _run(world, "expected_surplus")
+    first = run["choices"][0]
+    app = next(a for a in pool_world.values() if a["id"] == first["application_id"])
+    other = next((o for o in app["offers"] if o["id"] != first["offer_id"]), app["offers"][0])
+    world.post(
+        PLATFORM, "platform", f"/v1/applications/{app['id']}/accept", {"offer_id": other["id"]}
+    )
+    before = _ledger(engine)
+    r = world.matching.post(f"/v1/allocation-runs/{run['id']}/apply", headers=ADMIN)
+    assert r.status_code == 409 and r.json()["type"].endswith("allocation-stale")
+    assert f"{app['id']}: application is accepted" in r.json()["reasons"]
+    after = _ledger(engine)
+    assert [x.id for x in after[0]] == [x.id for x in before[0]] and len(after[0]) == 1
+    assert (
+        world.matching.post(f"/v1/allocation-runs/{run['id']}/discard", headers=ADMIN).json()[
+            "status"
+        ]
+        == "discarded"
+    )
