@@ -264,4 +264,33 @@ FORWARD_ROUTES: tuple[ForwardRoute, ...] = (
         "statistics:read",
         "SME operating statistics by region, industry and size class (JSON or CSV)",
     ),
+    # batch allocation (operators)
+    ForwardRoute(
+        "POST",
+        "/v1/allocation-runs",
+        "matching",
+        "allocation:write",
+        "Compute a batch allocation of pending applications",
+    ),
+    ForwardRoute(
+        "GET",
+        "/v1/allocation-runs/{run_id}",
+        "matching",
+        "allocation:read",
+        "Read an allocation run and its report",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/allocation-runs/{run_id}/apply",
+        "matching",
+        "allocation:write",
+        "Apply an allocation run: reserve and refer in one transaction",
+    ),
+    ForwardRoute(
+        "POST",
+        "/v1/allocation-runs/{run_id}/discard",
+        "matching",
+        "allocation:write",
+        "Discard an allocation run",
+    ),
 )

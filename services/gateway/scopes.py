@@ -24,6 +24,8 @@ SCOPES: dict[str, str] = {
     "events:read": "list the caller's organisation's events",
     "webhooks:manage": "register, rotate, replay and remove the caller's webhook endpoints",
     "audit:read": "query the audit log of every organisation",
+    "allocation:read": "read batch allocation runs (operators)",
+    "allocation:write": "compute, apply and discard batch allocation runs (operators)",
 }
 
 DEFAULT_SCOPES: dict[str, list[str]] = {

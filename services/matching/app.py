@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from services.matching import outcomes, referrals
+from services.matching.allocation_api import router as allocation_router
 from services.matching.api import router
 from services.matching.api_deals import router as deals_router
 from services.matching.catalogue import CatalogueCache
@@ -24,7 +25,7 @@ from shared.outbox import internal_events_router
 from shared.service_app import create_service_app
 
 # Every router of public /v1 routes: the gateway builds its OpenAPI document from these.
-PUBLIC_ROUTERS = (router, deals_router, statistics_router, portfolio_router)
+PUBLIC_ROUTERS = (router, deals_router, statistics_router, portfolio_router, allocation_router)
 
 log = logging.getLogger("smefin.matching")
 

@@ -221,41 +221,59 @@ def accept_offer(
             raise NotFound(f"offer {offer_id!r} not found on this application")
         if chosen.expires_at <= now:
             raise Conflict("offer has expired; apply again for fresh offers")
-        reservation = ledger.reserve(
-            session, application, chosen, now, settings.reservation_ttl_hours
-        )
-        for offer in offers:
-            offer.status = "accepted" if offer.id == offer_id else "lapsed"
-            session.add(offer)
-        application.status = "accepted"
-        session.add(application)
-        referral = Referral(
-            application_id=application.id,
-            offer_id=chosen.id,
-            reservation_id=reservation.id,
-            platform_org_id=application.platform_org_id,
-            firm_ref=application.firm_ref,
-            lender_org_id=chosen.lender_org_id,
-            guarantor_org_id=chosen.guarantor_org_id,
-            status="accepted",
-            amount_cny=chosen.amount_cny,
-            term_months=chosen.term_months,
-            application_date=application.created_at.date(),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(referral)
-        session.flush()
-        events.record(session, "offer.accepted", referral, principal.org_id, offer_id=offer_id)
-        # Referred at once: the lender (and guarantor) see it in their queue from now on.
-        referral.status = "referred"
-        events.record(
-            session,
-            "referral.referred",
-            referral,
-            principal.org_id,
-            lender_org_id=referral.lender_org_id,
-            guarantor_org_id=referral.guarantor_org_id,
+        referral = accept_locked(
+            session, settings, application, offers, chosen, principal.org_id, now
         )
         session.commit()
         return application_public(application, offers, referral.id)
+
+
+def accept_locked(
+    session: Session,
+    settings: MatchingSettings,
+    application: Application,
+    offers: list[Offer],
+    chosen: Offer,
+    actor_org_id: str,
+    now: datetime,
+) -> Referral:
+    """Inside the caller's transaction (application locked): reserve, lapse the rest, refer.
+
+    Shared by a firm's acceptance and by applying a batch allocation run, so both leave the
+    ledger, the offers and the referral exactly alike.
+    """
+    reservation = ledger.reserve(session, application, chosen, now, settings.reservation_ttl_hours)
+    for offer in offers:
+        offer.status = "accepted" if offer.id == chosen.id else "lapsed"
+        session.add(offer)
+    application.status = "accepted"
+    session.add(application)
+    referral = Referral(
+        application_id=application.id,
+        offer_id=chosen.id,
+        reservation_id=reservation.id,
+        platform_org_id=application.platform_org_id,
+        firm_ref=application.firm_ref,
+        lender_org_id=chosen.lender_org_id,
+        guarantor_org_id=chosen.guarantor_org_id,
+        status="accepted",
+        amount_cny=chosen.amount_cny,
+        term_months=chosen.term_months,
+        application_date=application.created_at.date(),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(referral)
+    session.flush()
+    events.record(session, "offer.accepted", referral, actor_org_id, offer_id=chosen.id)
+    # Referred at once: the lender (and guarantor) see it in their queue from now on.
+    referral.status = "referred"
+    events.record(
+        session,
+        "referral.referred",
+        referral,
+        actor_org_id,
+        lender_org_id=referral.lender_org_id,
+        guarantor_org_id=referral.guarantor_org_id,
+    )
+    return referral

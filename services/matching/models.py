@@ -289,5 +289,29 @@ class OutcomeOutbox(MatchingBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AllocationRun(MatchingBase, table=True):
+    """A batch allocation run: its figures, the offer chosen per application, who was left out."""
+
+    __tablename__ = "allocation_run"
+
+    id: str = Field(default_factory=lambda: new_id("run"), primary_key=True, max_length=40)
+    status: str = Field(default="computed", max_length=16, index=True)
+    objective: str = Field(max_length=32)
+    created_by: str = Field(max_length=64)
+    objective_value: Decimal = Field(sa_type=MinorUnits(2))
+    upper_bound: Decimal = Field(sa_type=MinorUnits(2))
+    greedy_value: Decimal = Field(sa_type=MinorUnits(2))
+    gap: float
+    applications_considered: int
+    applications_financed: int
+    firms_financed: int
+    # The solver's summary (figures, choices with offer ids, left-out reasons), as returned.
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    stale_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    discarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 # Domain events, written in the same transaction as the change they describe (shared/outbox.py).
 outbox_event = outbox_table(matching_registry.metadata)
