@@ -21,10 +21,11 @@ def markdown(path: Path = RESULTS_FILE) -> str:
         met = "-"
         if target is not None:
             # Times, latencies and memory are "at most"; ratios and throughputs "at least".
-            # A target of 1 on a time or memory row bounds its ratio to the limit (latency
+            # A target of 1 on a latency or memory row bounds its ratio to the limit (latency
             # over one raw rescan, growth over 200 MB); other targets bound the value itself.
             at_most = r["unit"] in {"s", "ms", "MB"}
-            on_ratio = ratio is not None and (r["unit"] == "ratio" or (at_most and target == 1))
+            per_limit = r["unit"] in {"ms", "MB"} and target == 1
+            on_ratio = ratio is not None and (r["unit"] == "ratio" or per_limit)
             on_ratio = on_ratio or r["unit"] in {"rows/s", "req/s"}
             figure = ratio if on_ratio else r["value"]
             if figure is not None:
