@@ -36,93 +36,74 @@ class CreditClient:
         self._owns_http = http is None
         self._http = http or make_client(settings.credit_url, timeout=timeout, transport=transport)
 
-    def snapshot(self, principal: Principal, firm_ref: str) -> dict[str, Any]:
-        """Profile, score and history facts of a platform's firm; 404 when it has no such firm."""
+    def _call(
+        self,
+        method: str,
+        path: str,
+        principal: Principal,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        # One place for the transport: a credit that cannot be reached is a 503 to our caller.
         try:
-            resp = self._http.get(
-                f"/v1/firms/{firm_ref}/snapshot", headers=internal_headers(principal, self._secret)
+            return self._http.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=internal_headers(principal, self._secret),
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
+
+    def _read(
+        self, path: str, principal: Principal, what: str, params: dict[str, str] | None = None
+    ) -> Any:
+        resp = self._call("GET", path, principal, params=params)
         if resp.status_code == 404:
-            raise NotFound(f"firm {firm_ref!r} not found")
+            raise NotFound(f"{what} not found")
         if resp.status_code >= 500:
-            raise ServiceUnavailable("credit service failed to score the firm")
+            raise ServiceUnavailable(f"credit service failed on {what}")
         if resp.status_code >= 400:
-            raise AppError(f"credit refused the snapshot: {resp.text[:200]}", status=502)
+            raise AppError(f"credit refused {what}: {resp.text[:200]}", status=502)
         return resp.json()
+
+    def snapshot(self, principal: Principal, firm_ref: str) -> dict[str, Any]:
+        """Profile, score and history facts of a platform's firm; 404 when it has no such firm."""
+        return self._read(f"/v1/firms/{firm_ref}/snapshot", principal, f"firm {firm_ref!r}")
 
     def require_firm(self, principal: Principal, firm_ref: str) -> None:
         """Raise 404 unless the platform has this firm (another platform's firm does not exist)."""
-        try:
-            resp = self._http.get(
-                f"/v1/firms/{firm_ref}", headers=internal_headers(principal, self._secret)
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
-        if resp.status_code == 404:
-            raise NotFound(f"firm {firm_ref!r} not found")
-        if resp.status_code >= 400:
-            raise ServiceUnavailable(f"credit failed to find the firm ({resp.status_code})")
+        self._read(f"/v1/firms/{firm_ref}", principal, f"firm {firm_ref!r}")
 
     def metrics(self, principal: Principal, firm_ref: str) -> dict[str, Any]:
         """Monthly metrics of a platform's firm, asked on the platform's behalf."""
-        try:
-            resp = self._http.get(
-                f"/v1/firms/{firm_ref}/metrics", headers=internal_headers(principal, self._secret)
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
-        if resp.status_code == 404:
-            raise NotFound(f"firm {firm_ref!r} not found")
-        if resp.status_code >= 400:
-            raise ServiceUnavailable(f"credit failed to give metrics ({resp.status_code})")
-        return resp.json()
+        return self._read(f"/v1/firms/{firm_ref}/metrics", principal, f"firm {firm_ref!r}")
+
+    def sales_statistics(
+        self, principal: Principal, params: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Credit's monthly sales statistics (operators), asked on the operator's behalf."""
+        return self._read("/v1/statistics/sales", principal, "sales statistics", params)
 
     def post_outcome(self, payload: dict[str, Any]) -> None:
         """Send one loan outcome to credit (idempotent there on loan_id)."""
-        try:
-            resp = self._http.post(
-                "/v1/outcomes",
-                json=payload,
-                headers=internal_headers(MATCHING_SERVICE_PRINCIPAL, self._secret),
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
+        resp = self._call("POST", "/v1/outcomes", MATCHING_SERVICE_PRINCIPAL, json=payload)
         if resp.status_code >= 500 or resp.status_code in (404, 405, 429):
             # 404/405: a credit that does not serve outcomes yet; keep the row and retry.
             raise ServiceUnavailable(f"credit did not take the outcome ({resp.status_code})")
         if resp.status_code >= 400 and resp.status_code != 409:
             raise OutcomeRejected(f"credit rejected the outcome: {resp.text[:200]}")
 
-    def sales_statistics(
-        self, principal: Principal, params: dict[str, str]
-    ) -> list[dict[str, Any]]:
-        """Credit's monthly sales statistics (operators), asked on the operator's behalf."""
-        try:
-            resp = self._http.get(
-                "/v1/statistics/sales",
-                params=params,
-                headers=internal_headers(principal, self._secret),
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
-        if resp.status_code >= 500:
-            raise ServiceUnavailable("credit service failed to compute sales statistics")
-        if resp.status_code >= 400:
-            raise AppError(f"credit refused the statistics: {resp.text[:200]}", status=502)
-        return resp.json()
-
     def put_monitored(self, platform_org_id: str, firm_ref: str, org_ids: list[str]) -> None:
         """Replace the set of orgs exposed to a firm (credit's early warning watches them)."""
-        try:
-            resp = self._http.put(
-                f"/v1/monitored-firms/{platform_org_id}/{firm_ref}",
-                json={"org_ids": org_ids},
-                headers=internal_headers(MATCHING_SERVICE_PRINCIPAL, self._secret),
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"credit service unreachable: {type(exc).__name__}") from exc
+        resp = self._call(
+            "PUT",
+            f"/v1/monitored-firms/{platform_org_id}/{firm_ref}",
+            MATCHING_SERVICE_PRINCIPAL,
+            json={"org_ids": org_ids},
+        )
         if resp.status_code >= 400:
             raise ServiceUnavailable(f"credit did not take the monitored set ({resp.status_code})")
 
