@@ -55,6 +55,8 @@ def matching_settings(make_database: Callable[[str], str]) -> MatchingSettings:
         log_level="WARNING",
         upkeep_interval_s=0,
         catalogue_ttl_s=60,
+        # Some tests sign their headers once, at import; staleness is tested in tests/shared.
+        principal_max_age_s=86_400,
     )
 
 
