@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from services.credit.reference import industries, uscc_problem
 
@@ -26,7 +26,7 @@ class FirmUpsert(BaseModel):
     industry: str = Field(description="Industry key of the SME size table, e.g. retail")
     region_code: str = Field(description="6-digit administrative division code (GB/T 2260)")
     registered_on: date | None = None
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
     operating_revenue_cny: Decimal | None = Field(default=None, ge=0, le=10**13, decimal_places=2)
     total_assets_cny: Decimal | None = Field(default=None, ge=0, le=10**13, decimal_places=2)
     timezone: str | None = Field(default=None, description="IANA zone months are cut in")

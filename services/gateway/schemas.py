@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from shared.types import Rfc3339
 
@@ -104,7 +104,7 @@ class RotateSecretIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_period_s: int = Field(default=86400, ge=0, le=7 * 86400)
+    grace_period_s: StrictInt = Field(default=86400, ge=0, le=7 * 86400)
 
 
 class WebhookAttemptPublic(BaseModel):
@@ -153,5 +153,5 @@ class OrganizationLimitsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rate_limit_per_s: float | None = Field(default=None, gt=0, le=100_000)
-    rate_limit_burst: int | None = Field(default=None, ge=1, le=1_000_000)
+    rate_limit_per_s: StrictFloat | None = Field(default=None, gt=0, le=100_000)
+    rate_limit_burst: StrictInt | None = Field(default=None, ge=1, le=1_000_000)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from shared.types import Rfc3339
 
@@ -89,7 +89,7 @@ class EligibilityIn(BaseModel):
     industries: list[str] = Field(default_factory=list, max_length=32)
     region_prefixes: list[str] = Field(default_factory=list, max_length=64)
     size_classes: list[Literal["medium", "small", "micro"]] = Field(default_factory=list)
-    min_history_months: int = Field(default=0, ge=0, le=240)
+    min_history_months: StrictInt = Field(default=0, ge=0, le=240)
     min_sales_12m_cny: Money = Field(default=Decimal(0), ge=0, le=10**13, decimal_places=2)
     active_from: Rfc3339 | None = None
     active_to: Rfc3339 | None = None
@@ -112,8 +112,8 @@ class LoanProductIn(EligibilityIn):
     name: str = Field(min_length=1, max_length=200)
     min_amount_cny: Money = Field(gt=0, le=10**11, decimal_places=2)
     max_amount_cny: Money = Field(gt=0, le=10**11, decimal_places=2)
-    min_term_months: int = Field(ge=1, le=360)
-    max_term_months: int = Field(ge=1, le=360)
+    min_term_months: StrictInt = Field(ge=1, le=360)
+    max_term_months: StrictInt = Field(ge=1, le=360)
     base_rate: Decimal = Field(ge=0, le=1, decimal_places=6, description="annual, as a fraction")
     risk_premium_per_pd: Decimal = Field(
         ge=0, le=100, decimal_places=6, description="rate added per unit of PD carried"

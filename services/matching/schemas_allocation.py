@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from services.matching.allocation import Objective
 
@@ -17,7 +17,7 @@ class AllocationRunIn(BaseModel):
 
     objective: Objective
     application_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
-    time_limit_s: float = Field(default=8.0, gt=0, le=MAX_TIME_LIMIT_S)
+    time_limit_s: StrictFloat = Field(default=8.0, gt=0, le=MAX_TIME_LIMIT_S)
 
 
 class RunChoice(BaseModel):

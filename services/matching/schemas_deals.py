@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from typing_extensions import TypedDict
 
 from shared.types import Rfc3339
@@ -22,7 +22,7 @@ class ApplicationIn(BaseModel):
 
     firm_ref: str = Field(min_length=1, max_length=128, pattern=FIRM_REF_PATTERN)
     amount_cny: Money = Field(gt=0, le=10**10, decimal_places=2)
-    term_months: int = Field(ge=1, le=360)
+    term_months: StrictInt = Field(ge=1, le=360)
     purpose: Literal["working_capital", "inventory", "equipment", "marketing", "other"] = (
         "working_capital"
     )
@@ -136,7 +136,7 @@ class LoanEventIn(BaseModel):
     principal_cny: Money | None = Field(
         default=None, gt=0, le=10**11, decimal_places=2, description="repayment: principal repaid"
     )
-    days_overdue: int | None = Field(default=None, ge=0, le=3650)
+    days_overdue: StrictInt | None = Field(default=None, ge=0, le=3650)
     occurred_at: Rfc3339 | None = None
 
     @model_validator(mode="after")
