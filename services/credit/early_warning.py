@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -27,12 +27,6 @@ from shared.outbox import emit
 
 log = logging.getLogger("smefin.credit.early_warning")
 WINDOW_MONTHS = 7
-
-
-class HasFirmId(Protocol):
-    """An ingested row: all the hook needs is its firm."""
-
-    firm_id: int
 
 
 def _month_add(month: str, delta: int) -> str:
