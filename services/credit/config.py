@@ -28,8 +28,9 @@ class CreditSettings(ServiceSettings):
     # Rows per transaction: fewer commits and metric upserts, at a few MB of memory per chunk.
     ingest_chunk_rows: int = 20_000
     max_listed_rejections: int = 1_000
-    # Processes that parse and validate bulk NDJSON beside the writer; 0 validates in-process.
-    ingest_workers: int = 1
+    # Processes that parse, validate and write bulk NDJSON, a block of ingest_chunk_rows lines
+    # each (one per core is right); 0 ingests in the request's own threads.
+    ingest_workers: int = 2
 
     @model_validator(mode="after")
     def _default_database(self) -> CreditSettings:

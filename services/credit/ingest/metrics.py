@@ -45,11 +45,10 @@ DISTINCT, REPEAT, TOP, MASK = 10, 11, 12, 13
 ADDITIVE = range(10)
 MonthKey = tuple[int, str, str]
 BuyerKey = tuple[int, str, str, str]
+Aggregates = tuple[dict[MonthKey, list[int]], dict[BuyerKey, list[int]]]
 
 
-def aggregate(
-    rows: list[StoredRow],
-) -> tuple[dict[MonthKey, list[int]], dict[BuyerKey, list[int]]]:
+def aggregate(rows: list[StoredRow]) -> Aggregates:
     """Sums, counts and active days per month, and sales per buyer, of a list of rows."""
     months: dict[MonthKey, list[int]] = {}
     buyers: dict[BuyerKey, list[int]] = defaultdict(lambda: [0, 0])
@@ -123,9 +122,10 @@ def _upsert(
     )
 
 
-def apply(dialect: Dialect, cur: Any, rows: list[StoredRow]) -> None:
-    """Add new raw rows to their months' stored metrics (caller holds the firms' locks)."""
-    months, buyers = aggregate(rows)
+def apply(dialect: Dialect, cur: Any, aggregates: Aggregates) -> None:
+    """Add new rows' aggregates (consumed) to their months' stored metrics (caller holds the
+    firms' locks)."""
+    months, buyers = aggregates
     prior = _prior_months(dialect, cur, list(months))
     for key, figures in months.items():
         before = prior.get(key)

@@ -12,11 +12,13 @@ from sqlmodel import Session
 
 from services.credit import early_warning, repository
 from services.credit.config import CreditSettings
+from services.credit.ingest.pool import BlockResult
 from services.credit.ingest.rows import COL_FIRM, COL_TXN_ID, StoredRow
 from services.credit.ingest.validator import ParsedRow, Validated, Validator
 from services.credit.ingest.writer import ChunkOutcome, write_chunk
 from services.credit.schemas import IngestReport, Rejection
 from shared.db import utcnow
+from shared.domain_metrics import EVENTS_EMITTED, TRANSACTIONS_INGESTED
 
 
 class Ingestor:
@@ -37,10 +39,10 @@ class Ingestor:
         self._writer: ThreadPoolExecutor | None = None
         self._in_flight: tuple[Future[ChunkOutcome], list[StoredRow], list[int]] | None = None
 
-    def lookup_firm(self, ref: str) -> tuple[int, str] | None:
-        """(firm id, time zone) of one of the platform's firms, or None."""
+    def lookup_firm(self, refs: list[str]) -> dict[str, tuple[int, str]]:
+        """firm_ref -> (firm id, time zone) of those of the platform's firms that exist."""
         with Session(self.engine) as session:
-            return repository.firm_ids_by_ref(session, self.platform_org_id, [ref]).get(ref)
+            return repository.firm_ids_by_ref(session, self.platform_org_id, refs)
 
     def reject(self, line: int, field: str, reason: str, txn_id: str | None = None) -> None:
         """Count a rejected row and list it while the list is short."""
@@ -106,14 +108,28 @@ class Ingestor:
         self._in_flight = None
         outcome = future.result()
         if outcome.inserted:
-            # Committed: monitored firms of this chunk are checked for early warnings.
-            early_warning.after_firms(
-                self.engine, self.platform_org_id, {row[COL_FIRM] for row in rows}
-            )
+            self._committed(outcome.inserted, {row[COL_FIRM] for row in rows})
         self.report.inserted += outcome.inserted
         self.report.duplicates += outcome.duplicates
         for pos, reason in outcome.conflicts:
             self.reject(lines[pos], "txn_id", reason, rows[pos][COL_TXN_ID])
+
+    def _committed(self, inserted: int, firm_ids: set[int]) -> None:
+        TRANSACTIONS_INGESTED.inc(inserted)
+        # Committed: monitored firms of this chunk are checked for early warnings.
+        early_warning.after_firms(self.engine, self.platform_org_id, firm_ids)
+
+    def add_block_result(self, result: BlockResult) -> None:
+        """Take a block that a worker process validated and committed (pool.py)."""
+        self.report.received += result.received
+        self.report.inserted += result.inserted
+        self.report.duplicates += result.duplicates
+        for line, field, reason, txn_id in result.rejected:
+            self.reject(line, field, reason, txn_id)
+        if result.inserted:
+            # The worker's own counters are not the ones /metrics serves: count here.
+            EVENTS_EMITTED.labels("transactions.ingested").inc()
+            self._committed(result.inserted, result.firm_ids)
 
     def close(self) -> None:
         """Wait for the chunk in flight (it commits or not as a whole) and stop the writer."""

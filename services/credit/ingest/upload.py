@@ -14,13 +14,13 @@ from sqlalchemy.engine import Engine
 from services.credit.config import CreditSettings
 from services.credit.ingest.parsers import CsvDecoder, Gunzip, NdjsonDecoder
 from services.credit.ingest.pool import (
+    BlockResult,
     UploadContext,
+    ingest_block,
     pool,
     reset_broken_pool,
-    validate_block,
 )
 from services.credit.ingest.service import Ingestor
-from services.credit.ingest.validator import Validated
 from services.credit.schemas import IngestReport
 from shared.db import utcnow
 from shared.errors import (
@@ -30,14 +30,15 @@ from shared.errors import (
     UnsupportedMediaType,
     field_error,
 )
+from shared.request_context import current_request_id
 
 NDJSON_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
 )
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 ENCODINGS = frozenset({"", "identity", "gzip", "x-gzip"})
-# Blocks (about 1 MB each) validated ahead of the writer: enough to keep both cores busy.
-IN_FLIGHT_BLOCKS = 2
+# Blocks in flight beyond one per worker: the next block is queued as soon as a worker frees.
+EXTRA_IN_FLIGHT = 1
 
 
 def media_type(content_type: str | None) -> str:
@@ -118,16 +119,22 @@ class BulkUpload:
         check_declared_size(content_length, self.limit)
         self.gunzip = Gunzip(force=encoding in {"gzip", "x-gzip"})
         self.ingestor = Ingestor(engine, settings, platform_org_id)
-        # NDJSON is validated in a separate process when one is configured (pool.py).
+        # NDJSON is ingested by worker processes when they are configured (pool.py): a block
+        # of ingest_chunk_rows lines each, one transaction per block.
         self.pool = pool(settings.ingest_workers) if media in NDJSON_TYPES else None
+        self.max_in_flight = settings.ingest_workers + EXTRA_IN_FLIGHT
+        self.block_rows = settings.ingest_chunk_rows
         self.context = UploadContext(
             upload_id=uuid.uuid4().hex,
             database_url=settings.database_url,
             platform_org_id=platform_org_id,
             buyer_key=self.ingestor.buyer_key,
             tolerance=self.ingestor.tolerance,
+            request_id=current_request_id(),
         )
-        self.in_flight: deque[Future[Validated]] = deque()
+        self.in_flight: deque[Future[BlockResult]] = deque()
+        self.block_first = 0
+        self.block: list[bytes | None] = []
         self.received_bytes = 0
         self.inflated_bytes = 0
 
@@ -182,34 +189,45 @@ class BulkUpload:
             return
         assert isinstance(self.decoder, NdjsonDecoder)
         first, lines = self.decoder.close_lines() if final else self.decoder.feed_lines(piece)
-        if not lines:
-            return
+        if not self.block:
+            self.block_first = first
+        self.block.extend(lines)
+        # Blocks of exactly block_rows lines (the last one shorter): one transaction each.
+        while len(self.block) >= self.block_rows:
+            self._submit(self.block[: self.block_rows])
+            self.block = self.block[self.block_rows :]
+        if final and self.block:
+            self._submit(self.block)
+            self.block = []
+
+    def _submit(self, lines: list[bytes | None]) -> None:
+        assert self.pool is not None
+        first = self.block_first
+        self.block_first += len(lines)
         too_long = tuple(i for i, line in enumerate(lines) if line is None)
-        block = b"\n".join(line or b"" for line in lines)
+        data = b"\n".join(line or b"" for line in lines)
         try:
-            future = self.pool.submit(
-                validate_block, self.context, first, block, too_long, utcnow()
-            )
+            future = self.pool.submit(ingest_block, self.context, first, data, too_long, utcnow())
         except BrokenProcessPool:
             raise self._pool_died() from None
         self.in_flight.append(future)
-        self._drain(IN_FLIGHT_BLOCKS)
+        self._drain(self.max_in_flight)
 
     def _drain(self, keep: int) -> None:
-        """Hand validated blocks to the ingestor in order until at most `keep` are in flight."""
+        """Account for committed blocks in order until at most `keep` are in flight."""
         while len(self.in_flight) > keep:
             try:
-                validated = self.in_flight.popleft().result()
+                result = self.in_flight.popleft().result()
             except BrokenProcessPool:
                 raise self._pool_died() from None
-            self.ingestor.add_validated(validated)
+            self.ingestor.add_block_result(result)
 
     def _pool_died(self) -> ServiceUnavailable:
         assert self.pool is not None
         reset_broken_pool(self.pool)
         self._cancel()
         return ServiceUnavailable(
-            "the validation process stopped; send the file again "
+            "an ingest process stopped; send the file again "
             "(rows already committed count as duplicates)",
             retry_after_s=1,
         )
@@ -219,9 +237,12 @@ class BulkUpload:
         return self.ingestor.finish()
 
     def _cancel(self) -> None:
+        # A block already running in a worker commits or not as a whole; its rows count as
+        # duplicates when the file is sent again.
         for future in self.in_flight:
             future.cancel()
         self.in_flight.clear()
+        self.block = []
 
     def close(self) -> None:
         """Stop the writer thread and drop blocks in flight (after a disconnect or an error)."""

@@ -17,9 +17,11 @@ from services.credit.ingest.rows import RowCleaner, RowError, StoredRow
 ParsedRow = tuple[int, dict[str, Any] | RowError]
 # (line, field, reason, txn_id)
 RejectedRow = tuple[int, str, str, str | None]
-FirmLookup = Callable[[str], tuple[int, str] | None]
+# Many firm_refs at once -> (firm id, time zone) of those that exist.
+FirmLookup = Callable[[list[str]], dict[str, tuple[int, str]]]
 # Enough firms for any one upload; a stream of made-up firm_refs cannot grow memory without end.
 FIRM_CACHE_MAX = 50_000
+LOOKUP_BATCH = 500
 
 
 @dataclass
@@ -59,13 +61,26 @@ class Validator:
         """Pre-resolve a firm (the per-firm route knows it up front)."""
         self._firms[firm_ref] = (firm_id, self._calendar(tz))
 
-    def _lookup(self, ref: str) -> tuple[int, LocalCalendar] | None:
-        if len(self._firms) >= FIRM_CACHE_MAX:
-            self._firms.clear()
-        found = self._lookup_firm(ref)
-        firm = (found[0], self._calendar(found[1])) if found else None
-        self._firms[ref] = firm
-        return firm
+    def _prefetch(self, parsed: list[ParsedRow]) -> None:
+        """Look up every firm_ref of a batch not yet known, in one query per 500."""
+        known = self._firms
+        wanted = {
+            ref
+            for _, item in parsed
+            if type(item) is dict and type(ref := item.get("firm_ref")) is str and ref
+            if ref not in known
+        }
+        if not wanted:
+            return
+        if len(known) + len(wanted) > FIRM_CACHE_MAX:
+            known.clear()
+        refs = sorted(wanted)
+        for i in range(0, len(refs), LOOKUP_BATCH):
+            batch = refs[i : i + LOOKUP_BATCH]
+            found = self._lookup_firm(batch)
+            for ref in batch:
+                hit = found.get(ref)
+                known[ref] = (hit[0], self._calendar(hit[1])) if hit else None
 
     def _firm(self, item: dict[str, Any], bound: str | None) -> tuple[int, LocalCalendar]:
         ref = item.get("firm_ref")
@@ -76,8 +91,9 @@ class Validator:
         elif type(ref) is not str or not ref:
             raise RowError("firm_ref", "is required on every row of a bulk upload")
         firm = self._firms.get(ref)
-        if firm is None and (ref not in self._firms):
-            firm = self._lookup(ref)
+        if firm is None and ref not in self._firms:
+            hit = self._lookup_firm([ref]).get(ref)
+            firm = self._firms[ref] = (hit[0], self._calendar(hit[1])) if hit else None
         if firm is None:
             raise RowError("firm_ref", f"{ref[:40]!r} is not a firm of this platform")
         return firm
@@ -87,6 +103,9 @@ class Validator:
     ) -> Validated:
         """Clean every parsed row; each row names its firm unless firm_ref is given for all."""
         self.cleaner.set_now(now)
+        if firm_ref is None:
+            parsed = list(parsed)
+            self._prefetch(parsed)
         clean = self.cleaner.clean
         out = Validated()
         rows, lines, rejected = out.rows, out.lines, out.rejected

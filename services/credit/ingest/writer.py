@@ -8,6 +8,10 @@ are the stored rows read back to tell duplicates (same content) from conflicts (
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +39,6 @@ from services.credit.ingest.rows import (
 from services.credit.ingest.sql import Dialect, dialect_of, in_batches
 from services.credit.models import Firm
 from shared.db import write_session
-from shared.domain_metrics import TRANSACTIONS_INGESTED
 from shared.outbox import emit
 
 RAW_COLUMNS = (
@@ -174,15 +177,20 @@ def write_chunk(engine: Engine, platform_org_id: str, rows: list[StoredRow]) -> 
         else:
             outcome.conflicts.append((pos, _conflict_reason(_content(rows[earlier]), row)))
     candidates = [rows[p] for p in unique]
+    # Aggregated before taking the write lock: writers queue for it, so what can be done
+    # outside it is done outside (an attempt consumes them; a retry aggregates again).
+    aggregates: metrics.Aggregates | None = metrics.aggregate(candidates)
     for attempt in range(RETRIES):
         try:
-            fresh, dupes, conflicts = _write(engine, platform_org_id, candidates)
+            with writers_turn(engine):
+                fresh, dupes, conflicts = _write(engine, platform_org_id, candidates, aggregates)
             break
         except DBAPIError as exc:
             # Only a concurrent upload of the same ids can get here (PostgreSQL): retrying
             # reads what the other upload committed.
             if attempt == RETRIES - 1 or not _is_integrity(exc):
                 raise
+            aggregates = None
     outcome.inserted = fresh
     outcome.duplicates += dupes
     outcome.conflicts += [(unique[i], reason) for i, reason in conflicts]
@@ -194,8 +202,32 @@ def _is_integrity(exc: DBAPIError) -> bool:
     return "unique" in str(exc.orig).lower() or "integrity" in type(exc.orig).__name__.lower()
 
 
+@contextmanager
+def writers_turn(engine: Engine) -> Iterator[None]:
+    """Ingest writers of one SQLite file take turns through a file lock.
+
+    SQLite lets one writer in at a time; a writer that finds the lock taken polls it with
+    sleeps of up to 100 ms (busy_timeout), idling a core that long after the lock is free. A
+    blocking flock hands the turn over at once. Other writers still queue on busy_timeout;
+    PostgreSQL writers work concurrently and need no turn.
+    """
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    fd = os.open(f"{path}.ingest-lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def _write(
-    engine: Engine, platform_org_id: str, rows: list[StoredRow]
+    engine: Engine,
+    platform_org_id: str,
+    rows: list[StoredRow],
+    aggregates: metrics.Aggregates | None,
 ) -> tuple[int, int, list[tuple[int, str]]]:
     with write_session(engine) as session:
         conn = session.connection()
@@ -213,6 +245,7 @@ def _write(
             if _try_fast(dialect, cur, rows):
                 fresh = rows
             else:
+                aggregates = None
                 stored = _stored(dialect, cur, platform_org_id, [r[COL_TXN_ID] for r in rows])
                 fresh = []
                 for pos, row in enumerate(rows):
@@ -226,13 +259,14 @@ def _write(
                 if fresh:
                     _insert_raw(dialect, cur, fresh)
             if fresh:
-                metrics.apply(dialect, cur, fresh)
+                if aggregates is None:
+                    aggregates = metrics.aggregate(fresh)
+                metrics.apply(dialect, cur, aggregates)
         finally:
             cur.close()
         if fresh:
             _emit_ingested(session, platform_org_id, fresh, dupes, len(conflicts))
         session.commit()
-    TRANSACTIONS_INGESTED.inc(len(fresh))
     return len(fresh), dupes, conflicts
 
 
