@@ -6,7 +6,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -109,17 +118,16 @@ class FirmMonthMetric(CreditBase, table=True):
     active_day_mask: int = Field(default=0, sa_type=BigInteger)
 
 
-class FirmMonthBuyer(CreditBase, table=True):
-    """Per buyer (pseudonymised) sales of a firm in a month: feeds distinct/repeat/top-buyer."""
+class FirmMonthBuyerSet(CreditBase, table=True):
+    """Per buyer (pseudonymised) sales and orders of a firm in a month, packed in one value
+    (services/credit/ingest/buyer_sets.py): feeds distinct/repeat/top-buyer."""
 
-    __tablename__ = "firm_month_buyer"
+    __tablename__ = "firm_month_buyer_set"
 
     firm_id: int = Field(foreign_key="firm.id", primary_key=True)
     month: str = Field(max_length=7, primary_key=True)
     currency: str = Field(max_length=3, primary_key=True)
-    buyer_hash: str = Field(max_length=32, primary_key=True)
-    sales_minor: int = Field(default=0, sa_type=BigInteger)
-    orders: int = 0
+    buyers: bytes = Field(sa_type=LargeBinary)
 
 
 class ModelVersion(CreditBase, table=True):

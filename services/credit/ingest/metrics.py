@@ -1,16 +1,19 @@
 """Fold a chunk of new raw rows into the firm x month x currency metrics (same transaction).
 
-A chunk is aggregated in memory first, then merged with the stored figures of the months it
-touches and written back as absolute values: two statements per chunk, whatever its size.
-Distinct buyers, repeat buyers and the top buyer need per-buyer totals, kept in
-firm_month_buyer (pseudonymous buyer hashes only).
+A chunk is aggregated in memory first (before the write lock), then merged with the stored
+figures of the months it touches and written back as absolute values: two statements per
+chunk, whatever its size. Distinct buyers, repeat buyers and the top buyer need per-buyer
+totals, kept packed per firm-month in firm_month_buyer_set (buyer_sets.py; pseudonymous buyer
+hashes only).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
+from services.credit.ingest import buyer_sets
+from services.credit.ingest.buyer_sets import BuyerSet, Totals
 from services.credit.ingest.rows import (
     COL_AMOUNT,
     COL_BUYER,
@@ -44,14 +47,22 @@ SUM_AT = {"sale": 0, "refund": 2, "chargeback": 4, "payout": 6, "fee": 8}
 DISTINCT, REPEAT, TOP, MASK = 10, 11, 12, 13
 ADDITIVE = range(10)
 MonthKey = tuple[int, str, str]
-BuyerKey = tuple[int, str, str, str]
-Aggregates = tuple[dict[MonthKey, list[int]], dict[BuyerKey, list[int]]]
+
+
+@dataclass
+class Aggregates:
+    """A chunk's figures per firm-month-currency, before they meet the stored ones."""
+
+    months: dict[MonthKey, list[int]]
+    buyers: dict[MonthKey, Totals]
+    # The buyers packed as if none had been stored before (the usual case of an upload).
+    sets: dict[MonthKey, BuyerSet]
 
 
 def aggregate(rows: list[StoredRow]) -> Aggregates:
     """Sums, counts and active days per month, and sales per buyer, of a list of rows."""
     months: dict[MonthKey, list[int]] = {}
-    buyers: dict[BuyerKey, list[int]] = defaultdict(lambda: [0, 0])
+    buyers: dict[MonthKey, Totals] = {}
     for row in rows:
         key = (row[COL_FIRM], row[COL_MONTH], row[COL_CURRENCY])
         figures = months.get(key)
@@ -66,10 +77,17 @@ def aggregate(rows: list[StoredRow]) -> Aggregates:
             figures[MASK] |= 1 << (row[COL_DAY] - 1)
             buyer = row[COL_BUYER]
             if buyer is not None:
-                totals = buyers[(*key, buyer)]
-                totals[0] += amount
-                totals[1] += 1
-    return months, buyers
+                month_buyers = buyers.get(key)
+                if month_buyers is None:
+                    month_buyers = buyers[key] = {}
+                totals = month_buyers.get(buyer)
+                if totals is None:
+                    month_buyers[buyer] = [amount, 1]
+                else:
+                    totals[0] += amount
+                    totals[1] += 1
+    sets = {key: buyer_sets.pack(totals) for key, totals in buyers.items()}
+    return Aggregates(months, buyers, sets)
 
 
 def _prior_months(dialect: Dialect, cur: Any, keys: list[MonthKey]) -> dict[MonthKey, list[int]]:
@@ -90,23 +108,21 @@ def _prior_months(dialect: Dialect, cur: Any, keys: list[MonthKey]) -> dict[Mont
     return found
 
 
-def _prior_buyers(
-    dialect: Dialect, cur: Any, keys: list[BuyerKey]
-) -> dict[BuyerKey, tuple[int, int]]:
-    by_month: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for firm_id, month, _currency, buyer in keys:
-        by_month[(firm_id, month)].append(buyer)
-    found: dict[BuyerKey, tuple[int, int]] = {}
-    for (firm_id, month), hashes in by_month.items():
-        for batch in in_batches(sorted(set(hashes))):
-            cur.execute(
-                "SELECT currency, buyer_hash, sales_minor, orders FROM firm_month_buyer "  # noqa: S608
-                f"WHERE firm_id = {dialect.mark} AND month = {dialect.mark} "
-                f"AND buyer_hash IN ({dialect.marks(len(batch))})",
-                [firm_id, month, *batch],
-            )
-            for currency, buyer, sales, orders in cur.fetchall():
-                found[(firm_id, month, currency, buyer)] = (int(sales), int(orders))
+def _stored_sets(dialect: Dialect, cur: Any, keys: list[MonthKey]) -> dict[MonthKey, bytes]:
+    firms = sorted({k[0] for k in keys})
+    wanted = set(keys)
+    lo, hi = min(k[1] for k in keys), max(k[1] for k in keys)
+    found: dict[MonthKey, bytes] = {}
+    for batch in in_batches(firms):
+        cur.execute(
+            "SELECT firm_id, month, currency, buyers FROM firm_month_buyer_set "  # noqa: S608
+            f"WHERE firm_id IN ({dialect.marks(len(batch))}) "
+            f"AND month >= {dialect.mark} AND month <= {dialect.mark}",
+            [*batch, lo, hi],
+        )
+        for firm_id, month, currency, packed in cur.fetchall():
+            if (firm_id, month, currency) in wanted:
+                found[(firm_id, month, currency)] = bytes(packed)
     return found
 
 
@@ -125,7 +141,7 @@ def _upsert(
 def apply(dialect: Dialect, cur: Any, aggregates: Aggregates) -> None:
     """Add new rows' aggregates (consumed) to their months' stored metrics (caller holds the
     firms' locks)."""
-    months, buyers = aggregates
+    months = aggregates.months
     prior = _prior_months(dialect, cur, list(months))
     for key, figures in months.items():
         before = prior.get(key)
@@ -135,28 +151,22 @@ def apply(dialect: Dialect, cur: Any, aggregates: Aggregates) -> None:
             figures[i] += before[i]
         figures[DISTINCT], figures[REPEAT], figures[TOP] = before[DISTINCT : TOP + 1]
         figures[MASK] |= before[MASK]
-    seen_before = [k for k in buyers if k[:3] in prior and prior[k[:3]][DISTINCT] > 0]
-    stored = _prior_buyers(dialect, cur, seen_before) if seen_before else {}
-    buyer_rows = []
-    for buyer_key, (sales, orders) in buyers.items():
-        figures = months[buyer_key[:3]]
-        before_sales, before_orders = stored.get(buyer_key, (0, 0))
-        if before_orders == 0:
-            figures[DISTINCT] += 1
-        if before_orders < 2 <= before_orders + orders:
-            figures[REPEAT] += 1
-        total = before_sales + sales
-        if total > figures[TOP]:
-            figures[TOP] = total
-        buyer_rows.append((*buyer_key, total, before_orders + orders))
-    if buyer_rows:
+    sets = aggregates.sets
+    seen_before = [k for k in sets if k in prior and prior[k][DISTINCT] > 0]
+    if seen_before:
+        stored = _stored_sets(dialect, cur, seen_before)
+        for key in seen_before:
+            sets[key] = buyer_sets.merged(stored.get(key, b""), aggregates.buyers[key])
+    for key, found in sets.items():
+        months[key][DISTINCT : TOP + 1] = [found.distinct, found.repeat, found.top_sales]
+    if sets:
         _upsert(
             dialect,
             cur,
-            "firm_month_buyer",
-            ["firm_id", "month", "currency", "buyer_hash"],
-            ["sales_minor", "orders"],
-            buyer_rows,
+            "firm_month_buyer_set",
+            ["firm_id", "month", "currency"],
+            ["buyers"],
+            [(*key, found.packed) for key, found in sets.items()],
         )
     _upsert(
         dialect,
