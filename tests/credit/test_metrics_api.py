@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timezone
 from decimal import Decimal
 
 import pytest
@@ -121,3 +122,32 @@ def test_fast_calendar_agrees_with_zoneinfo(zone: str) -> None:
             utc_text, month, day = cal.place(shown)
             assert (month, day) == local_month_day(ts, zone)
             assert utc_text == ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Asia/Shanghai", "America/New_York", "Europe/London", "Asia/Kathmandu", "Australia/Lord_Howe"],
+)
+def test_placing_by_the_text_agrees_with_zoneinfo(zone: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cal = LocalCalendar(zone)
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    shown_in = [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]
+    shown_in += [timezone(timedelta(hours=5, minutes=30)), LocalCalendar(zone).zone]
+    # Every 37 minutes and 11 seconds over a year: every DST change, month end and odd offset.
+    for k in range(0, 365 * 24 * 3600, 37 * 60 + 11):
+        ts = start + timedelta(seconds=k)
+        for tz in shown_in:
+            text = ts.astimezone(tz).isoformat()
+            if tz is UTC and k % 2:
+                text = text.replace("+00:00", "Z")
+            for candidate in (text, text.replace("T", "t")):
+                utc_text, month, day = cal.place_text(candidate, datetime.fromisoformat(candidate))
+                assert (month, day) == local_month_day(ts, zone), candidate
+                assert utc_text == ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # A fraction of a second, or an offset with seconds, is placed the general way.
+    odd = "2025-06-01T12:00:00.250+08:00"
+    assert cal.place_text(odd, datetime.fromisoformat(odd)) == cal.place(
+        datetime.fromisoformat(odd)
+    )

@@ -2,7 +2,9 @@
 
 Months are cut in the firm's time zone, not in UTC. Converting every row through zoneinfo is
 the slowest step of validation, so the zone offset is looked up once per UTC day (and per
-instant only on the rare days a zone changes its offset).
+instant only on the rare days a zone changes its offset). Timestamps written the usual way
+(whole seconds, an offset of whole hours) go faster still: their UTC text and local date are
+cached per hour, where the zone keeps one whole-hour offset for the whole hour.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class LocalCalendar:
         self._utc_days: dict[int, tuple[str, int | None]] = {}
         # Local day number -> ("YYYY-MM", day of month).
         self._local_days: dict[int, tuple[str, int]] = {}
+        # "YYYY-MM-DDTHH" + offset text -> (UTC "YYYY-MM-DD HH", local "YYYY-MM", day), or None
+        # when that hour cannot be placed by its text alone.
+        self._hours: dict[str, tuple[str, str, int] | None] = {}
 
     def _offset_at(self, epoch_s: int) -> int:
         offset = datetime.fromtimestamp(epoch_s, self.zone).utcoffset()
@@ -98,6 +103,48 @@ class LocalCalendar:
         if month_day is None:
             month_day = self._local_day(local)
         return utc_text, month_day[0], month_day[1]
+
+    def place_text(self, text: str, ts: datetime) -> tuple[str, str, int]:
+        """place() of a timestamp parsed from `text`, read off the text where the hour allows.
+
+        With whole seconds and an offset of whole hours ("2025-03-04T12:34:56+08:00" or "...Z"),
+        minutes and seconds are the same in UTC, and when the zone's offset is one whole-hour
+        value all hour long, the whole hour falls on one local day: the hour's placement,
+        cached, serves every instant in it.
+        """
+        n = len(text)
+        if n == 25:
+            if text[19] not in "+-" or text[22:] != ":00":
+                return self.place(ts)
+            key = text[:13] + text[19:]
+        elif n == 20 and text[19] in "Zz":
+            key = text[:13] + "Z"
+        else:
+            return self.place(ts)
+        if text[13] != ":" or text[16] != ":":
+            return self.place(ts)
+        hour = self._hours.get(key, False)
+        if hour is False:
+            hour = self._hour(key, ts)
+        if hour is None:
+            return self.place(ts)
+        utc_hour, month, day = hour  # type: ignore[misc]
+        return f"{utc_hour}{text[13:19]}.000000", month, day
+
+    def _hour(self, key: str, ts: datetime) -> tuple[str, str, int] | None:
+        if len(self._hours) >= self.CACHE_MAX:
+            self._hours.clear()
+        epoch = self.epoch_seconds(ts)
+        info = self._utc_days.get(epoch // DAY_S)
+        if info is None:
+            info = self._utc_day(epoch // DAY_S)
+        offset = info[1]  # None: the offset moves that UTC day
+        found = None
+        if offset is not None and offset % 3600 == 0 and ts.microsecond == 0:
+            utc_text, month, day = self.place(ts)
+            found = (utc_text[:13], month, day)
+        self._hours[key] = found
+        return found
 
 
 def local_month_day(ts: datetime, tz_name: str) -> tuple[str, int]:

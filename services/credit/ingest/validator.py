@@ -50,6 +50,8 @@ class Validator:
         self._calendars: dict[str, LocalCalendar] = {}
         # firm_ref -> (firm id, its calendar), or None when the platform has no such firm.
         self._firms: dict[str, tuple[int, LocalCalendar] | None] = {}
+        # The batch being validated, until its unknown firms have been looked up.
+        self._batch: list[ParsedRow] = []
 
     def _calendar(self, tz: str) -> LocalCalendar:
         cal = self._calendars.get(tz)
@@ -62,7 +64,9 @@ class Validator:
         self._firms[firm_ref] = (firm_id, self._calendar(tz))
 
     def _prefetch(self, parsed: list[ParsedRow]) -> None:
-        """Look up every firm_ref of a batch not yet known, in one query per 500."""
+        """Look up every firm_ref of a batch not yet known, in one query per 500 (on the first
+        unknown firm of a batch: a batch of known firms pays nothing)."""
+        self._batch = []
         known = self._firms
         wanted = {
             ref
@@ -92,6 +96,9 @@ class Validator:
             raise RowError("firm_ref", "is required on every row of a bulk upload")
         firm = self._firms.get(ref)
         if firm is None and ref not in self._firms:
+            if self._batch:
+                self._prefetch(self._batch)
+                return self._firm(item, bound)
             hit = self._lookup_firm([ref]).get(ref)
             firm = self._firms[ref] = (hit[0], self._calendar(hit[1])) if hit else None
         if firm is None:
@@ -104,8 +111,7 @@ class Validator:
         """Clean every parsed row; each row names its firm unless firm_ref is given for all."""
         self.cleaner.set_now(now)
         if firm_ref is None:
-            parsed = list(parsed)
-            self._prefetch(parsed)
+            parsed = self._batch = list(parsed)
         clean = self.cleaner.clean
         out = Validated()
         rows, lines, rejected = out.rows, out.lines, out.rejected
@@ -127,4 +133,5 @@ class Validator:
                 )
                 continue
             lines.append(line)
+        self._batch = []
         return out
