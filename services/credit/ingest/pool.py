@@ -89,6 +89,10 @@ def pool(workers: int) -> ProcessPoolExecutor | None:
                 initargs=(os.getpid(),),
             )
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+            # Start every worker now (one is started per task that finds none idle), so that
+            # the first large upload does not pay for start-up halfway through.
+            for started in [_pool.submit(os.getpid) for _ in range(workers)]:
+                started.result()
         return _pool
 
 

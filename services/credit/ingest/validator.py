@@ -50,8 +50,10 @@ class Validator:
         self._calendars: dict[str, LocalCalendar] = {}
         # firm_ref -> (firm id, its calendar), or None when the platform has no such firm.
         self._firms: dict[str, tuple[int, LocalCalendar] | None] = {}
-        # The batch being validated, until its unknown firms have been looked up.
+        # The batch being validated, until its unknown firms have been looked up, and the
+        # position reached in it.
         self._batch: list[ParsedRow] = []
+        self._row = 0
 
     def _calendar(self, tz: str) -> LocalCalendar:
         cal = self._calendars.get(tz)
@@ -68,19 +70,14 @@ class Validator:
         unknown firm of a batch: a batch of known firms pays nothing)."""
         self._batch = []
         known = self._firms
-        wanted = {
-            ref
-            for _, item in parsed
-            if type(item) is dict and type(ref := item.get("firm_ref")) is str and ref
-            if ref not in known
-        }
+        refs = {item.get("firm_ref") for _, item in parsed if type(item) is dict}
+        wanted = sorted(r for r in refs if type(r) is str and r and r not in known)
         if not wanted:
             return
         if len(known) + len(wanted) > FIRM_CACHE_MAX:
             known.clear()
-        refs = sorted(wanted)
-        for i in range(0, len(refs), LOOKUP_BATCH):
-            batch = refs[i : i + LOOKUP_BATCH]
+        for i in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[i : i + LOOKUP_BATCH]
             found = self._lookup_firm(batch)
             for ref in batch:
                 hit = found.get(ref)
@@ -97,7 +94,8 @@ class Validator:
         firm = self._firms.get(ref)
         if firm is None and ref not in self._firms:
             if self._batch:
-                self._prefetch(self._batch)
+                # Rows before this one named known firms: look up from here on.
+                self._prefetch(self._batch[self._row :])
                 return self._firm(item, bound)
             hit = self._lookup_firm([ref]).get(ref)
             firm = self._firms[ref] = (hit[0], self._calendar(hit[1])) if hit else None
@@ -115,7 +113,7 @@ class Validator:
         clean = self.cleaner.clean
         out = Validated()
         rows, lines, rejected = out.rows, out.lines, out.rejected
-        for line, item in parsed:
+        for self._row, (line, item) in enumerate(parsed):
             out.received += 1
             if type(item) is not dict:
                 if isinstance(item, RowError):
