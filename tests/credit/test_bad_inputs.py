@@ -141,7 +141,9 @@ def test_bad_csv_rows(credit: TestClient) -> None:
     )
     r = credit.post("/v1/transactions/bulk", content=body, headers={"content-type": "text/csv"})
     report = r.json()
-    assert (report["received"], report["inserted"], report["rejected"]) == (5, 2, 3), report
+    assert (report["received"], report["inserted"], report["rejected"]) == (5, 2, 3), report[
+        "rejections"
+    ]
     assert [x["line"] for x in report["rejections"]] == [3, 4, 5]
     assert "fields" in report["rejections"][0]["reason"]
     assert "UTF-8" in report["rejections"][1]["reason"]

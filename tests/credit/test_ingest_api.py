@@ -236,3 +236,32 @@ def test_a_dead_validation_process_is_a_503_and_the_next_upload_recovers(
     assert r.status_code == 503, r.text
     report = credit.post("/v1/transactions/bulk", content=ndjson(rows), headers=NDJSON).json()
     assert (report["inserted"], report["duplicates"]) == (5, 5)
+
+
+def test_csv_in_blocks_keeps_line_numbers(credit_settings: CreditSettings) -> None:
+    settings = credit_settings.model_copy(update={"ingest_chunk_rows": 4})
+    with TestClient(create_app(settings)) as client:
+        fresh_principal(client)
+        client.put("/v1/firms/a", json=firm_body())
+        lines = [b"", b"firm_ref,txn_id,type,occurred_at,amount,currency,buyer_ref"]
+        for i in range(13):
+            amount = "-1" if i in (4, 9) else f"{i + 1}.25"
+            lines.append(
+                f"a,c{i},sale,2026-03-0{1 + i % 9}T09:00:00+08:00,{amount},CNY,b{i % 3}".encode()
+            )
+        body = b"\n".join(lines) + b"\n"
+        # Sent in small pieces, the header in two: blocks are cut by line, not by piece.
+        pieces = [body[i : i + 23] for i in range(0, len(body), 23)]
+        r = client.post(
+            "/v1/transactions/bulk", content=iter(pieces), headers={"content-type": "text/csv"}
+        )
+        report = r.json()
+        assert (report["received"], report["inserted"], report["rejected"]) == (13, 11, 2)
+        # Line 1 is blank, line 2 the header: row i is on line i + 3.
+        assert [(x["line"], x["field"]) for x in report["rejections"]] == [
+            (7, "amount"),
+            (12, "amount"),
+        ]
+        months = client.get("/v1/firms/a/metrics").json()["months"]
+        assert months[0]["distinct_buyers"] == 3 and months[0]["orders"] == 11
+        assert disagreements(client.app.state.engine, 1) == []  # type: ignore[attr-defined]

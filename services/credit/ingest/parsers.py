@@ -154,9 +154,29 @@ class NdjsonDecoder:
 class CsvDecoder:
     """A header line naming the columns, then one row a line (fields may not contain newlines)."""
 
-    def __init__(self) -> None:
+    def __init__(self, header: list[str] | None = None) -> None:
         self._lines = LineSplitter()
-        self._header: list[str] | None = None
+        self._header = header
+
+    @property
+    def header(self) -> list[str] | None:
+        """The columns, once the header line has been read."""
+        return self._header
+
+    def parse_lines(self, first: int, lines: list[bytes | None]) -> list[ParsedLine]:
+        """Numbered rows (or row errors) of complete lines, the header first if not yet read."""
+        return self._parse(first, lines)
+
+    def parse_through_header(
+        self, first: int, lines: list[bytes | None]
+    ) -> tuple[list[ParsedLine], int]:
+        """Parse lines up to and including the header; (rows parsed, how many lines used)."""
+        out: list[ParsedLine] = []
+        for used, raw in enumerate(lines):
+            if self._header is not None:
+                return out, used
+            out += self._parse(first + used, [raw])
+        return out, len(lines)
 
     def _parse(self, first: int, lines: list[bytes | None]) -> list[ParsedLine]:
         out: list[ParsedLine] = []
@@ -218,3 +238,11 @@ class CsvDecoder:
     def close(self) -> list[ParsedLine]:
         """Rows left at end of stream."""
         return self._parse(*self._lines.close())
+
+    def feed_lines(self, data: bytes) -> tuple[int, list[bytes | None]]:
+        """Complete lines of `data`, unparsed (for an ingest worker to parse)."""
+        return self._lines.feed(data)
+
+    def close_lines(self) -> tuple[int, list[bytes | None]]:
+        """The unterminated last line, unparsed."""
+        return self._lines.close()

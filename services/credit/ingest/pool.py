@@ -1,4 +1,4 @@
-"""Ingest bulk NDJSON in worker processes: each block of lines is parsed, validated and
+"""Ingest bulk NDJSON and CSV in worker processes: each block of lines is parsed, validated and
 written (raw rows and metrics, one transaction) by one worker; the request only reads the body.
 
 Parsing and validating a row costs about as much CPU as inserting it, and Python threads share
@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.credit import repository
-from services.credit.ingest.parsers import NdjsonDecoder
+from services.credit.ingest.parsers import CsvDecoder, NdjsonDecoder
 from services.credit.ingest.rows import COL_FIRM, COL_TXN_ID
 from services.credit.ingest.validator import RejectedRow, Validator
 from services.credit.ingest.writer import write_chunk
@@ -150,27 +150,41 @@ def _validator(ctx: UploadContext, now: datetime) -> Validator:
 
 
 def ingest_block(
-    ctx: UploadContext, first_line: int, block: bytes, too_long: tuple[int, ...], now: datetime
+    ctx: UploadContext,
+    first_line: int,
+    block: bytes,
+    too_long: tuple[int, ...],
+    now: datetime,
+    csv_header: list[str] | None = None,
 ) -> BlockResult:
-    """(In a worker) parse, validate and write complete NDJSON lines numbered from first_line."""
+    """(In a worker) parse, validate and write complete lines numbered from first_line: NDJSON,
+    or CSV rows under the upload's header when one is given."""
     set_request_id(ctx.request_id)  # events written here name the upload's request
     # A block makes some 20 objects a row, nearly all acyclic and dead once it is written:
     # with the collector on, its repeated passes over them cost a third of the block's CPU.
     # Whatever cycles a block leaves are collected once it is enabled again.
     gc.disable()
     try:
-        return _ingest_block(ctx, first_line, block, too_long, now)
+        return _ingest_block(ctx, first_line, block, too_long, now, csv_header)
     finally:
         gc.enable()
 
 
 def _ingest_block(
-    ctx: UploadContext, first_line: int, block: bytes, too_long: tuple[int, ...], now: datetime
+    ctx: UploadContext,
+    first_line: int,
+    block: bytes,
+    too_long: tuple[int, ...],
+    now: datetime,
+    csv_header: list[str] | None,
 ) -> BlockResult:
     lines: list[bytes | None] = list(block.split(b"\n"))
     for i in too_long:
         lines[i] = None
-    parsed = NdjsonDecoder.parse_lines(first_line, lines)
+    if csv_header is None:
+        parsed = NdjsonDecoder.parse_lines(first_line, lines)
+    else:
+        parsed = CsvDecoder(csv_header).parse_lines(first_line, lines)
     validated = _validator(ctx, now).validate(parsed, now)
     result = BlockResult(received=validated.received, rejected=validated.rejected)
     rows = validated.rows

@@ -119,9 +119,9 @@ class BulkUpload:
         check_declared_size(content_length, self.limit)
         self.gunzip = Gunzip(force=encoding in {"gzip", "x-gzip"})
         self.ingestor = Ingestor(engine, settings, platform_org_id)
-        # NDJSON is ingested by worker processes when they are configured (pool.py): a block
-        # of ingest_chunk_rows lines each, one transaction per block.
-        self.pool = pool(settings.ingest_workers) if media in NDJSON_TYPES else None
+        # Worker processes ingest the body when they are configured (pool.py): a block of
+        # ingest_chunk_rows lines each, one transaction per block. A CSV header is read here.
+        self.pool = pool(settings.ingest_workers)
         self.max_in_flight = settings.ingest_workers + EXTRA_IN_FLIGHT
         self.block_rows = settings.ingest_chunk_rows
         self.context = UploadContext(
@@ -187,8 +187,12 @@ class BulkUpload:
             decoded = self.decoder.close() if final else self.decoder.feed(piece)
             self.ingestor.add(decoded)
             return
-        assert isinstance(self.decoder, NdjsonDecoder)
         first, lines = self.decoder.close_lines() if final else self.decoder.feed_lines(piece)
+        if isinstance(self.decoder, CsvDecoder) and self.decoder.header is None:
+            # Lines up to the header are parsed here (blank or broken ones are row errors).
+            parsed, used = self.decoder.parse_through_header(first, lines)
+            self.ingestor.add(parsed)
+            first, lines = first + used, lines[used:]
         if not self.block:
             self.block_first = first
         self.block.extend(lines)
@@ -206,8 +210,11 @@ class BulkUpload:
         self.block_first += len(lines)
         too_long = tuple(i for i, line in enumerate(lines) if line is None)
         data = b"\n".join(line or b"" for line in lines)
+        header = self.decoder.header if isinstance(self.decoder, CsvDecoder) else None
         try:
-            future = self.pool.submit(ingest_block, self.context, first, data, too_long, utcnow())
+            future = self.pool.submit(
+                ingest_block, self.context, first, data, too_long, utcnow(), header
+            )
         except BrokenProcessPool:
             raise self._pool_died() from None
         self.in_flight.append(future)
