@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.process_pool import usable_cpus
 from shared.settings import VAR_DIR, ServiceSettings, default_sqlite_url
 
 
@@ -30,6 +31,9 @@ class CreditSettings(ServiceSettings):
     max_listed_rejections: int = 1_000
     # Processes that parse and validate bulk NDJSON beside the writer; 0 validates in-process.
     ingest_workers: int = 1
+    # Processes that read and score chunks of a batch scoring job while the job's thread
+    # inserts; 0 scores in the job's thread. Default: one per CPU this process may use.
+    batch_workers: int = Field(default_factory=usable_cpus)
 
     @model_validator(mode="after")
     def _default_database(self) -> CreditSettings:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
 from typing import Any
 
 import numpy as np
-from sqlalchemy import desc, func, text
+from sqlalchemy import desc, extract, func, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.credit.models import (
     CreditScore,
@@ -59,18 +59,36 @@ def count_firms(session: Session, platform_org_id: str) -> int:
     )
 
 
-def firm_chunk(
+def firm_id_range(
     conn: Connection, platform_org_id: str, after_id: int, limit: int
-) -> list[tuple[int, int]]:
-    """The next `limit` (firm id, metrics version) of a platform after `after_id`, in id order."""
-    rows = conn.execute(
+) -> tuple[int, int] | None:
+    """First and last id of the next `limit` firms of a platform after `after_id` (None: done)."""
+    first, last = conn.execute(
         text(
-            "SELECT id, metrics_version FROM firm WHERE platform_org_id = :p AND id > :a "
-            "ORDER BY id LIMIT :n"
+            "SELECT min(id), max(id) FROM (SELECT id FROM firm "
+            "WHERE platform_org_id = :p AND id > :a ORDER BY id LIMIT :n) AS chunk"
         ),
         {"p": platform_org_id, "a": after_id, "n": limit},
+    ).one()
+    return None if first is None else (int(first), int(last))
+
+
+def firms_between(
+    conn: Connection, platform_org_id: str, first_id: int, last_id: int
+) -> list[tuple[int, int]]:
+    """(firm id, metrics version) of the platform's firms with ids in [first_id, last_id]."""
+    rows = conn.execute(
+        text(
+            "SELECT id, metrics_version FROM firm WHERE platform_org_id = :p "
+            "AND id BETWEEN :f AND :l ORDER BY id"
+        ),
+        {"p": platform_org_id, "f": first_id, "l": last_id},
     )
     return [(int(i), int(v)) for i, v in rows]
+
+
+METRIC_COLUMNS = 10
+_LOW32 = (1 << 32) - 1
 
 
 def metric_matrix(
@@ -86,26 +104,49 @@ def metric_matrix(
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     where = f"WHERE firm_id BETWEEN {mark} AND {mark} AND month >= {mark} AND month < {mark}"
     params = (first_id, last_id, since_month, before_month)
+    if conn.dialect.name == "sqlite":
+        # SQLite converts the digits of a text operand of * and + itself, cheaper than CAST.
+        month = "substr(month, 1, 4) * 12 + substr(month, 6, 2)"
+    else:
+        month = "CAST(substr(month, 1, 4) AS INTEGER) * 12 + CAST(substr(month, 6, 2) AS INTEGER)"
+    since = int(since_month[:4]) * 12 + int(since_month[5:7])
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(f"SELECT DISTINCT currency FROM firm_month_metric {where}", params)  # noqa: S608
         currencies = sorted(str(r[0]) for r in cursor.fetchall())
         if not currencies:
-            return np.zeros((0, 10), dtype=np.int64), []
+            return np.zeros((0, METRIC_COLUMNS), dtype=np.int64), []
         # Only placeholders are formatted into the SQL; every value is a bound parameter.
         case = " ".join(f"WHEN {mark} THEN {i}" for i in range(len(currencies)))
+        # Most of a read is the driver making a Python int of every value: small values
+        # travel in pairs. Month (offset in the window) and currency take the high 32 bits
+        # of the day mask (31 days); repeat buyers the low 32 bits of distinct buyers (both
+        # counts of buyers in one month, far below 2^31).
         sql = (
             "SELECT firm_id, "  # noqa: S608
-            "CAST(substr(month, 1, 4) AS INTEGER) * 12 + CAST(substr(month, 6, 2) AS INTEGER), "
-            f"CASE currency {case} END, sales_minor, refund_minor, chargeback_minor, "
-            "distinct_buyers, repeat_buyers, top_buyer_sales_minor, active_day_mask "
+            f"(({month} - {mark}) * 65536 + CASE currency {case} END) * 4294967296 "
+            "+ active_day_mask, sales_minor, refund_minor, chargeback_minor, "
+            "distinct_buyers * 4294967296 + repeat_buyers, top_buyer_sales_minor "
             f"FROM firm_month_metric {where}"
         )
-        cursor.execute(sql, (*currencies, *params))
+        cursor.execute(sql, (since, *currencies, *params))
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, 10), currencies
+    # Flattened in C: no intermediate array of Python tuples.
+    packed = np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * 7
+    ).reshape(-1, 7)
+    out = np.empty((len(rows), METRIC_COLUMNS), dtype=np.int64)
+    out[:, 0] = packed[:, 0]
+    out[:, 1] = (packed[:, 1] >> 48) + since
+    out[:, 2] = (packed[:, 1] >> 32) & 0xFFFF
+    out[:, 3:6] = packed[:, 2:5]
+    out[:, 6] = packed[:, 5] >> 32
+    out[:, 7] = packed[:, 5] & _LOW32
+    out[:, 8] = packed[:, 6]
+    out[:, 9] = packed[:, 1] & _LOW32
+    return out, currencies
 
 
 SCORE_COLUMNS = (
@@ -145,16 +186,23 @@ def insert_scores(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         cursor.close()
 
 
-def model_scores(session: Session, version: str) -> list[tuple[int, datetime]]:
-    """(score, created_at) of every score a model version made."""
-    return [
-        (int(s), c)
-        for s, c in session.exec(
-            select(CreditScore.score, CreditScore.created_at).where(
-                CreditScore.model_version == version
-            )
-        )
-    ]
+def score_counts(session: Session, version: str) -> list[tuple[str, int, int]]:
+    """(calendar month 'YYYY-MM' in UTC, score, how many) of the scores a model version made.
+
+    Counted by the database: what comes back grows with months and distinct scores (a few
+    hundred), not with the number of scores stored.
+    """
+    created: Any = CreditScore.created_at
+    if session.get_bind().dialect.name == "postgresql":
+        # EXTRACT reads a timestamptz in the session's time zone; months are cut in UTC.
+        created = func.timezone("UTC", created)
+    year, month, score = extract("year", created), extract("month", created), col(CreditScore.score)
+    rows = session.exec(
+        select(year, month, score, func.count())
+        .where(CreditScore.model_version == version)
+        .group_by(year, month, score)
+    )
+    return [(f"{int(y):04d}-{int(m):02d}", int(s), int(n)) for y, m, s, n in rows]
 
 
 def events(session: Session, version: str) -> list[ModelMonitoringEvent]:
