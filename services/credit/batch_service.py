@@ -142,12 +142,20 @@ def _scored_chunks(
         yield score_range(engine, task, *bounds)
         executor = batch_pool.started(workers)
     in_flight: deque[Future[list[tuple[Any, ...]]]] = deque()
+    # Until the workers' first chunk is back this thread has nothing to insert: it scores too.
+    helping = True
     try:
         while True:
             while len(in_flight) <= workers and (bounds := next(ranges, None)) is not None:
                 in_flight.append(executor.submit(score_range_in_worker, task, *bounds))
             if not in_flight:
                 return
+            if helping and not in_flight[0].done():
+                bounds = next(ranges, None)
+                if bounds is not None:
+                    yield score_range(engine, task, *bounds)
+                    continue
+            helping = False
             yield in_flight.popleft().result()
     except BrokenProcessPool:
         # A worker died (killed, out of memory): this job fails, the next one gets a new pool.

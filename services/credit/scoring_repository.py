@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 import numpy as np
-from sqlalchemy import desc, extract, func, text
+from sqlalchemy import desc, func, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, col, select
@@ -194,15 +194,18 @@ def score_counts(session: Session, version: str) -> list[tuple[str, int, int]]:
     """
     created: Any = CreditScore.created_at
     if session.get_bind().dialect.name == "postgresql":
-        # EXTRACT reads a timestamptz in the session's time zone; months are cut in UTC.
-        created = func.timezone("UTC", created)
-    year, month, score = extract("year", created), extract("month", created), col(CreditScore.score)
+        # A timestamptz prints in the session's time zone; months are cut in UTC.
+        month = func.to_char(func.timezone("UTC", created), "YYYY-MM")
+    else:
+        # SQLite holds UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text (shared/db.py).
+        month = func.substr(created, 1, 7)
+    score = col(CreditScore.score)
     rows = session.exec(
-        select(year, month, score, func.count())
+        select(month, score, func.count())
         .where(CreditScore.model_version == version)
-        .group_by(year, month, score)
+        .group_by(month, score)
     )
-    return [(f"{int(y):04d}-{int(m):02d}", int(s), int(n)) for y, m, s, n in rows]
+    return [(str(m), int(s), int(n)) for m, s, n in rows]
 
 
 def events(session: Session, version: str) -> list[ModelMonitoringEvent]:
