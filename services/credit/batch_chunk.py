@@ -1,7 +1,7 @@
 """Score one chunk of a platform's firms: one read, features, the model, rows ready to insert.
 
-Runs in a worker process of the batch pool (or inline in the job's thread when the pool has no
-workers); the job's thread only inserts what comes back, in id order.
+Runs in a worker process of the batch pool, or in the job's thread (no workers configured, or
+while the pool starts); the job's thread inserts what comes back (batch_service.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from services.credit.features import (
     months_back,
 )
 from services.credit.reference import currency_minor_units
-from services.credit.scoring import estimators as _estimators  # noqa: F401  (artifacts unpickle)
+from services.credit.scoring import estimators as _estimators  # noqa: F401 - classes to unpickle
 from services.credit.scoring import registry
 from services.credit.scoring.explain import reasons_json_from_contributions
 from services.credit.scoring.scale import grades_from_pd, scores_from_pd

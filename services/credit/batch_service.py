@@ -58,7 +58,7 @@ def run_job(
     """Score every firm of the job's platform, chunk by chunk; record the outcome.
 
     `workers` processes (default: the batch_workers setting; 0: none) read and score chunks
-    while this thread inserts the finished ones in id order, one transaction per chunk.
+    while this thread inserts the finished ones, one transaction per chunk.
     """
     as_of = today or utcnow().date()
     with write_session(engine) as session:

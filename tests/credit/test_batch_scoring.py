@@ -174,14 +174,18 @@ def test_worker_processes_store_what_the_job_thread_stores(
     )
     pooled = batch_service.run_job(engine, batch_service.create_job(engine, "org_p1").id, workers=2)
     assert pooled.status == "succeeded" and pooled.firms_scored == 150, pooled.error
-    assert inline == []  # every chunk was scored in a worker process
+    chunks = math.ceil(150 / 23)
+    # The first workers + 1 chunks go to the workers; the job's thread helps only until the
+    # first of them is back.
+    assert len(inline) <= chunks - 3
     by_workers = _stored(engine)
     with Session(engine) as session:
         session.exec(delete(CreditScore))  # type: ignore[call-overload]
         session.commit()
+    before = len(inline)
     alone = batch_service.run_job(engine, batch_service.create_job(engine, "org_p1").id, workers=0)
     assert alone.status == "succeeded" and alone.firms_scored == 150, alone.error
-    assert len(inline) == math.ceil(150 / 23)
+    assert len(inline) == before + chunks  # workers=0: every chunk in the job's thread
     assert _stored(engine) == by_workers and len(by_workers) == 150
     engine.dispose()
 
