@@ -77,14 +77,18 @@ def firms_between(
     conn: Connection, platform_org_id: str, first_id: int, last_id: int
 ) -> list[tuple[int, int]]:
     """(firm id, metrics version) of the platform's firms with ids in [first_id, last_id]."""
-    rows = conn.execute(
-        text(
-            "SELECT id, metrics_version FROM firm WHERE platform_org_id = :p "
-            "AND id BETWEEN :f AND :l ORDER BY id"
-        ),
-        {"p": platform_org_id, "f": first_id, "l": last_id},
-    )
-    return [(int(i), int(v)) for i, v in rows]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # The driver's cursor: thousands of rows without a SQLAlchemy Row object each.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            "SELECT id, metrics_version FROM firm WHERE platform_org_id = "  # noqa: S608
+            f"{mark} AND id BETWEEN {mark} AND {mark} ORDER BY id",
+            (platform_org_id, first_id, last_id),
+        )
+        return [(int(i), int(v)) for i, v in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 METRIC_COLUMNS = 10
@@ -179,7 +183,9 @@ SCORE_COLUMNS = (
 
 def bind_value(conn: Connection, type_: TypeEngine[Any], value: Any) -> Any:
     """A value as the driver receives it for a column of `type_` (dates as SQLite stores them)."""
-    process = type_.bind_processor(conn.dialect)
+    # The dialect's own variant of the type: on SQLite it writes the text SQLAlchemy stores
+    # (the generic type has no processor, and the driver would adapt the value on every row).
+    process = type_.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process(value) if process else value
 
 
