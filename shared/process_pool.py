@@ -48,6 +48,7 @@ class LazyProcessPool:
     def __init__(self, modules: list[str]) -> None:
         self.modules = modules
         self._executor: ProcessPoolExecutor | None = None
+        self._starting: ProcessPoolExecutor | None = None
         self._started: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -63,8 +64,9 @@ class LazyProcessPool:
             ctx = multiprocessing.get_context("forkserver")
             # One forkserver serves every pool of the process; the first pool to start it has
             # its modules imported there once, so its workers fork ready. "__main__" imports
-            # the main script there once (as __mp_main__: its `if __name__ == "__main__"`
-            # block does not run) instead of in every worker.
+            # the main script there once instead of in every worker (as __mp_main__: a script
+            # using a pool keeps its work under `if __name__ == "__main__"`, as multiprocessing
+            # requires of any script that starts processes).
             ctx.set_forkserver_preload(["__main__", __name__, *self.modules])
             self._executor = ProcessPoolExecutor(
                 max_workers=workers,
@@ -85,9 +87,12 @@ class LazyProcessPool:
         if workers <= 0:
             return None
         with self._lock:
-            if self._executor is not None:
-                return self._executor if self._started is self._executor else None
             executor = self._get(workers)
+            if self._started is executor:
+                return executor
+            if self._starting is executor:
+                return None
+            self._starting = executor
         threading.Thread(
             target=self._start, args=(executor, workers), name="pool-start", daemon=True
         ).start()
@@ -108,8 +113,7 @@ class LazyProcessPool:
         """Forget a pool whose worker died (killed, out of memory): the next use starts anew."""
         with self._lock:
             if self._executor is broken:
-                self._executor = None
-                self._started = None
+                self._executor = self._starting = self._started = None
         broken.shutdown(wait=False, cancel_futures=True)
 
 

@@ -44,4 +44,12 @@ def test_a_pool_reports_started_only_once_its_workers_have_imported() -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert fresh is not executor
-    fresh.shutdown()
+    pool.reset(fresh)
+    made = pool.get(1)  # made by get(): started() still brings its workers up
+    deadline = time.monotonic() + 60
+    while pool.started(1) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert pool.started(1) is made
+    assert made is not None
+    made.shutdown()
