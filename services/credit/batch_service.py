@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 from datetime import date
 from typing import Any
 
-import numpy as np
-import orjson
-from sqlalchemy import Date
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.credit import repository
+from services.credit import repository, scoring_service
 from services.credit import scoring_repository as repo
-from services.credit.features import (
-    FEATURE_NAMES,
-    WINDOW_MONTHS,
-    MonthPanel,
-    feature_matrix,
-    month_key,
-    months_back,
-)
+from services.credit.batch_chunk import ChunkTask, batch_pool, score_range, score_range_in_worker
+from services.credit.config import get_settings
 from services.credit.models import ScoreBatchJob
-from services.credit.reference import currency_minor_units
-from services.credit.scoring import registry
-from services.credit.scoring.explain import reasons_from_contributions
-from services.credit.scoring.scale import grades_from_pd, scores_from_pd
-from shared.db import UTCDateTime, utcnow, write_session
+from shared.db import utcnow, write_session
 from shared.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger("smefin.credit.batch")
@@ -60,52 +52,15 @@ def get_job(engine: Engine, platform_org_id: str, job_id: str) -> ScoreBatchJob:
     return job
 
 
-def month_number(month: str) -> int:
-    """'YYYY-MM' as year x 12 + month, the form metric_matrix returns."""
-    return int(month[:4]) * 12 + int(month[5:7])
+def run_job(
+    engine: Engine, job_id: str, today: date | None = None, workers: int | None = None
+) -> ScoreBatchJob:
+    """Score every firm of the job's platform, chunk by chunk; record the outcome.
 
-
-def panel_from_matrix(
-    rows: np.ndarray, currencies: list[str], firm_ids: list[int], as_of_month: str
-) -> MonthPanel:
-    """Metric rows of many firms (scoring_repository.metric_matrix) as a feature panel, each
-    firm in its primary currency (the one with the most sales in the window)."""
-    n = len(firm_ids)
-    panel = MonthPanel.zeros(n)
-    if not len(rows):
-        return panel
-    ids = np.asarray(firm_ids, dtype=np.int64)
-    pos = np.searchsorted(ids, rows[:, 0])
-    pos = np.minimum(pos, n - 1)
-    first = month_number(months_back(as_of_month, WINDOW_MONTHS)[0])
-    month = rows[:, 1] - first
-    keep = (ids[pos] == rows[:, 0]) & (month >= 0) & (month < WINDOW_MONTHS)
-    cur = rows[:, 2]
-    scale = np.array([10.0 ** currency_minor_units().get(c, 2) for c in currencies])[cur]
-    sales = rows[:, 3] / scale
-    if len(currencies) > 1:
-        totals = np.bincount(
-            pos[keep] * len(currencies) + cur[keep],
-            weights=sales[keep],
-            minlength=n * len(currencies),
-        ).reshape(n, len(currencies))
-        keep &= cur == totals.argmax(axis=1)[pos]
-    p, m = pos[keep], month[keep]
-    panel.sales[p, m] = sales[keep]
-    panel.refunds[p, m] = (rows[:, 4] / scale)[keep]
-    panel.chargebacks[p, m] = (rows[:, 5] / scale)[keep]
-    panel.distinct_buyers[p, m] = rows[keep, 6]
-    panel.repeat_buyers[p, m] = rows[keep, 7]
-    panel.top_buyer_sales[p, m] = (rows[:, 8] / scale)[keep]
-    panel.active_days[p, m] = np.bitwise_count(rows[keep, 9].astype(np.uint64))
-    return panel
-
-
-def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatchJob:
-    """Score every firm of the job's platform, a chunk per transaction; record the outcome."""
+    `workers` processes (default: the batch_workers setting; 0: none) read and score chunks
+    while this thread inserts the finished ones, one transaction per chunk.
+    """
     as_of = today or utcnow().date()
-    as_of_month = month_key(as_of)
-    since = months_back(as_of_month, WINDOW_MONTHS)[0]
     with write_session(engine) as session:
         job = repo.get_job(session, job_id)
         if job is None:
@@ -119,28 +74,27 @@ def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatc
     try:
         if champion is None:
             raise RuntimeError("no champion model")
-        model = registry.load(champion)
-        columns = [FEATURE_NAMES.index(f) for f in model.features]
-        after, scored = 0, 0
-        while True:
-            with engine.begin() as conn:
-                chunk = repo.firm_chunk(conn, job.platform_org_id, after, CHUNK_FIRMS)
-                if not chunk:
-                    break
-                ids = [fid for fid, _ in chunk]
-                rows, currencies = repo.metric_matrix(conn, ids[0], ids[-1], since, as_of_month)
-                panel = panel_from_matrix(rows, currencies, ids, as_of_month)
-                X = feature_matrix(panel)[:, columns]
-                repo.insert_scores(
-                    conn, _score_rows(conn, model, champion.version, chunk, X, as_of)
-                )
-                scored += len(chunk)
-                after = ids[-1]
-                conn.execute(
-                    ScoreBatchJob.__table__.update()  # type: ignore[attr-defined]
-                    .where(ScoreBatchJob.__table__.c.id == job_id)  # type: ignore[attr-defined]
-                    .values(firms_scored=scored)
-                )
+        task = ChunkTask(
+            database_url=engine.url.render_as_string(hide_password=False),
+            platform_org_id=job.platform_org_id,
+            model_version=champion.version,
+            artifact_path=champion.artifact_path,
+            sha256=champion.sha256,
+            as_of=as_of,
+        )
+        if workers is None:
+            workers = get_settings().batch_workers
+        scored = 0
+        with closing(_scored_chunks(engine, task, workers)) as chunks:
+            for rows in chunks:
+                with engine.begin() as conn:
+                    repo.insert_scores(conn, rows)
+                    scored += len(rows)
+                    conn.execute(
+                        ScoreBatchJob.__table__.update()  # type: ignore[attr-defined]
+                        .where(ScoreBatchJob.__table__.c.id == job_id)  # type: ignore[attr-defined]
+                        .values(firms_scored=scored)
+                    )
         status, error = "succeeded", None
         # A batch is a month's population at once: check its stability against training now.
         _monitor(engine, champion.version)
@@ -158,45 +112,62 @@ def run_job(engine: Engine, job_id: str, today: date | None = None) -> ScoreBatc
         return job
 
 
-def _score_rows(
-    conn: Connection,
-    model: registry.LoadedModel,
-    version: str,
-    chunk: list[tuple[int, int]],
-    X: np.ndarray,
-    as_of: date,
-) -> list[tuple[Any, ...]]:
-    pd_12m = model.predict_pd_matrix(X)
-    reasons = reasons_from_contributions(model.features, model.contributions_matrix(X))
-    scores = scores_from_pd(pd_12m).tolist()
-    grades = grades_from_pd(pd_12m).tolist()
-    # Python round, as a single score rounds: a reproduction compares them exactly.
-    pds = [round(p, 6) for p in pd_12m.tolist()]
-    # Dates are bound once per chunk; every row of a chunk shares them.
-    as_of_bound = repo.bind_value(conn, Date(), as_of)
-    now = repo.bind_value(conn, UTCDateTime(), utcnow())
-    names = model.features
-    return [
-        (
-            fid,
-            version,
-            as_of_bound,
-            mv,
-            pds[i],
-            scores[i],
-            grades[i],
-            orjson.dumps(reasons[i]).decode(),
-            orjson.dumps(dict(zip(names, X[i].tolist(), strict=True))).decode(),
-            now,
-        )
-        for i, (fid, mv) in enumerate(chunk)
-    ]
+def _id_ranges(engine: Engine, platform_org_id: str) -> Iterator[tuple[int, int]]:
+    """First and last firm id of each chunk of CHUNK_FIRMS firms, in id order."""
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            bounds = repo.firm_id_range(conn, platform_org_id, after, CHUNK_FIRMS)
+        if bounds is None:
+            return
+        yield bounds
+        after = bounds[1]
+
+
+def _scored_chunks(
+    engine: Engine, task: ChunkTask, workers: int
+) -> Generator[list[tuple[Any, ...]], None, None]:
+    """Score rows of each chunk, in the order they are ready.
+
+    With workers, up to workers + 1 chunks are in flight: one finished and waiting while this
+    thread inserts, the others being scored. While the pool first starts (its processes import
+    for a second or two), this thread scores chunks itself.
+    """
+    ranges = _id_ranges(engine, task.platform_org_id)
+    executor = batch_pool.started(workers)
+    while executor is None:
+        bounds = next(ranges, None)
+        if bounds is None:
+            return
+        yield score_range(engine, task, *bounds)
+        executor = batch_pool.started(workers)
+    in_flight: deque[Future[list[tuple[Any, ...]]]] = deque()
+    # Until the workers' first chunk is back this thread has nothing to insert: it scores too.
+    helping = True
+    try:
+        while True:
+            while len(in_flight) <= workers and (bounds := next(ranges, None)) is not None:
+                in_flight.append(executor.submit(score_range_in_worker, task, *bounds))
+            if not in_flight:
+                return
+            if helping and not in_flight[0].done():
+                bounds = next(ranges, None)
+                if bounds is not None:
+                    yield score_range(engine, task, *bounds)
+                    continue
+            helping = False
+            yield in_flight.popleft().result()
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): this job fails, the next one gets a new pool.
+        batch_pool.reset(executor)
+        raise
+    finally:
+        for future in in_flight:
+            future.cancel()
 
 
 def _monitor(engine: Engine, version: str) -> None:
-    from services.credit.scoring_service import monitor
-
     try:
-        monitor(engine, version, record_events=True)
+        scoring_service.monitor(engine, version, record_events=True)
     except Exception:  # monitoring must never fail the scoring it watches
         log.exception("monitoring of %s after a batch failed", version)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.process_pool import usable_cpus
 from shared.settings import VAR_DIR, ServiceSettings, default_sqlite_url
 
 
@@ -28,9 +29,13 @@ class CreditSettings(ServiceSettings):
     # Rows per transaction: fewer commits and metric upserts, at a few MB of memory per chunk.
     ingest_chunk_rows: int = 20_000
     max_listed_rejections: int = 1_000
-    # Processes that parse, validate and write bulk NDJSON, a block of ingest_chunk_rows lines
-    # each (one per core is right); 0 ingests in the request's own threads.
-    ingest_workers: int = 2
+    # Processes that parse, validate and write bulk NDJSON and CSV, a block of
+    # ingest_chunk_rows lines each; 0 ingests in the request's own threads. Default: one per
+    # CPU this process may use.
+    ingest_workers: int = Field(default_factory=usable_cpus)
+    # Processes that read and score chunks of a batch scoring job while the job's thread
+    # inserts; 0 scores in the job's thread. Default: one per CPU this process may use.
+    batch_workers: int = Field(default_factory=usable_cpus)
 
     @model_validator(mode="after")
     def _default_database(self) -> CreditSettings:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
 from typing import Any
 
 import numpy as np
 from sqlalchemy import desc, func, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.credit.models import (
     CreditScore,
@@ -59,18 +59,41 @@ def count_firms(session: Session, platform_org_id: str) -> int:
     )
 
 
-def firm_chunk(
+def firm_id_range(
     conn: Connection, platform_org_id: str, after_id: int, limit: int
-) -> list[tuple[int, int]]:
-    """The next `limit` (firm id, metrics version) of a platform after `after_id`, in id order."""
-    rows = conn.execute(
+) -> tuple[int, int] | None:
+    """First and last id of the next `limit` firms of a platform after `after_id` (None: done)."""
+    first, last = conn.execute(
         text(
-            "SELECT id, metrics_version FROM firm WHERE platform_org_id = :p AND id > :a "
-            "ORDER BY id LIMIT :n"
+            "SELECT min(id), max(id) FROM (SELECT id FROM firm "
+            "WHERE platform_org_id = :p AND id > :a ORDER BY id LIMIT :n) AS chunk"
         ),
         {"p": platform_org_id, "a": after_id, "n": limit},
-    )
-    return [(int(i), int(v)) for i, v in rows]
+    ).one()
+    return None if first is None else (int(first), int(last))
+
+
+def firms_between(
+    conn: Connection, platform_org_id: str, first_id: int, last_id: int
+) -> list[tuple[int, int]]:
+    """(firm id, metrics version) of the platform's firms with ids in [first_id, last_id]."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # The driver's cursor: thousands of rows without a SQLAlchemy Row object each.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            "SELECT id, metrics_version FROM firm WHERE platform_org_id = "  # noqa: S608
+            f"{mark} AND id BETWEEN {mark} AND {mark} ORDER BY id",
+            (platform_org_id, first_id, last_id),
+        )
+        return [(int(i), int(v)) for i, v in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+METRIC_COLUMNS = 10
+_PACKED_COLUMNS = 7
+_LOW32 = (1 << 32) - 1
 
 
 def metric_matrix(
@@ -83,29 +106,65 @@ def metric_matrix(
     repeat buyers, top-buyer sales (minor units), active-day mask. Integers only, read
     through the driver's cursor, so a chunk turns into an array without per-row Python work.
     """
+    sqlite = conn.dialect.name == "sqlite"
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     where = f"WHERE firm_id BETWEEN {mark} AND {mark} AND month >= {mark} AND month < {mark}"
     params = (first_id, last_id, since_month, before_month)
+    if sqlite:
+        # SQLite converts the digits of a text operand of * and + itself, cheaper than CAST.
+        month = "substr(month, 1, 4) * 12 + substr(month, 6, 2)"
+    else:
+        month = "CAST(substr(month, 1, 4) AS INTEGER) * 12 + CAST(substr(month, 6, 2) AS INTEGER)"
+    since = int(since_month[:4]) * 12 + int(since_month[5:7])
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(f"SELECT DISTINCT currency FROM firm_month_metric {where}", params)  # noqa: S608
         currencies = sorted(str(r[0]) for r in cursor.fetchall())
         if not currencies:
-            return np.zeros((0, 10), dtype=np.int64), []
+            return np.zeros((0, METRIC_COLUMNS), dtype=np.int64), []
         # Only placeholders are formatted into the SQL; every value is a bound parameter.
         case = " ".join(f"WHEN {mark} THEN {i}" for i in range(len(currencies)))
-        sql = (
-            "SELECT firm_id, "  # noqa: S608
-            "CAST(substr(month, 1, 4) AS INTEGER) * 12 + CAST(substr(month, 6, 2) AS INTEGER), "
-            f"CASE currency {case} END, sales_minor, refund_minor, chargeback_minor, "
-            "distinct_buyers, repeat_buyers, top_buyer_sales_minor, active_day_mask "
-            f"FROM firm_month_metric {where}"
+        # Most of a read is the driver making a Python int of every value: small values
+        # travel in pairs. Month (offset in the window) and currency take the high 32 bits
+        # of the day mask (31 days); repeat buyers the low 32 bits of distinct buyers (both
+        # counts of buyers in one month, far below 2^31).
+        values = (
+            f"firm_id, (({month} - {mark}) * 65536 + CASE currency {case} END) * 4294967296 "
+            "+ active_day_mask, sales_minor, refund_minor, chargeback_minor, "
+            "distinct_buyers * 4294967296 + repeat_buyers, top_buyer_sales_minor"
         )
-        cursor.execute(sql, (*currencies, *params))
+        if sqlite:
+            # Fewer Python objects still: each firm's rows as one text of 16-digit hex
+            # (two's complement) numbers, in no particular order (each row names its month).
+            sql = (
+                f"SELECT group_concat(printf('{'%016X' * _PACKED_COLUMNS}', {values}), '') "  # noqa: S608
+                f"FROM firm_month_metric {where} GROUP BY firm_id"
+            )
+        else:
+            sql = f"SELECT {values} FROM firm_month_metric {where}"  # noqa: S608
+        cursor.execute(sql, (since, *currencies, *params))
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, 10), currencies
+    if sqlite:
+        hexed = bytes.fromhex("".join([text for (text,) in rows]))
+        packed = np.frombuffer(hexed, dtype=">i8").astype(np.int64)
+    else:
+        # Flattened in C: no intermediate array of Python tuples.
+        packed = np.fromiter(
+            itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * _PACKED_COLUMNS
+        )
+    packed = packed.reshape(-1, _PACKED_COLUMNS)
+    out = np.empty((len(packed), METRIC_COLUMNS), dtype=np.int64)
+    out[:, 0] = packed[:, 0]
+    out[:, 1] = (packed[:, 1] >> 48) + since
+    out[:, 2] = (packed[:, 1] >> 32) & 0xFFFF
+    out[:, 3:6] = packed[:, 2:5]
+    out[:, 6] = packed[:, 5] >> 32
+    out[:, 7] = packed[:, 5] & _LOW32
+    out[:, 8] = packed[:, 6]
+    out[:, 9] = packed[:, 1] & _LOW32
+    return out, currencies
 
 
 SCORE_COLUMNS = (
@@ -124,7 +183,9 @@ SCORE_COLUMNS = (
 
 def bind_value(conn: Connection, type_: TypeEngine[Any], value: Any) -> Any:
     """A value as the driver receives it for a column of `type_` (dates as SQLite stores them)."""
-    process = type_.bind_processor(conn.dialect)
+    # The dialect's own variant of the type: on SQLite it writes the text SQLAlchemy stores
+    # (the generic type has no processor, and the driver would adapt the value on every row).
+    process = type_.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process(value) if process else value
 
 
@@ -145,16 +206,26 @@ def insert_scores(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         cursor.close()
 
 
-def model_scores(session: Session, version: str) -> list[tuple[int, datetime]]:
-    """(score, created_at) of every score a model version made."""
-    return [
-        (int(s), c)
-        for s, c in session.exec(
-            select(CreditScore.score, CreditScore.created_at).where(
-                CreditScore.model_version == version
-            )
-        )
-    ]
+def score_counts(session: Session, version: str) -> list[tuple[str, int, int]]:
+    """(calendar month 'YYYY-MM' in UTC, score, how many) of the scores a model version made.
+
+    Counted by the database: what comes back grows with months and distinct scores (a few
+    hundred), not with the number of scores stored.
+    """
+    created: Any = CreditScore.created_at
+    if session.get_bind().dialect.name == "postgresql":
+        # A timestamptz prints in the session's time zone; months are cut in UTC.
+        month = func.to_char(func.timezone("UTC", created), "YYYY-MM")
+    else:
+        # SQLite holds UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text (shared/db.py).
+        month = func.substr(created, 1, 7)
+    score = col(CreditScore.score)
+    rows = session.exec(
+        select(month, score, func.count())
+        .where(CreditScore.model_version == version)
+        .group_by(month, score)
+    )
+    return [(str(m), int(s), int(n)) for m, s, n in rows]
 
 
 def events(session: Session, version: str) -> list[ModelMonitoringEvent]:

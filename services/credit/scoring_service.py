@@ -26,7 +26,6 @@ from services.credit.scoring.monitoring import (
     level,
     psi,
 )
-from services.credit.scoring.report import write_report
 from services.credit.scoring.scale import grade_from_pd, score_from_pd
 from services.credit.scoring.training import (
     TrainingDataError,
@@ -133,6 +132,9 @@ def report_path(engine: Engine, model_dir: Path, version: str) -> Path:
         model = registry.load(record)
         if not model.holdout:
             raise NotFound(f"model version {version!r} has no holdout to report on")
+        # Matplotlib takes most of a second to import: only the first report of a version pays.
+        from services.credit.scoring.report import write_report
+
         write_report(out_dir, model_public(record), model.holdout)
     return page
 
@@ -147,22 +149,18 @@ def monitor(engine: Engine, version: str, *, record_events: bool) -> MonitoringP
     if not reference:
         raise NotFound(f"model version {version!r} has no training score distribution")
     expected = np.array(reference["shares"])
+    # (score, how many) per month: the database counts, however many scores are stored.
+    by_month: dict[str, list[tuple[int, int]]] = defaultdict(list)
     with Session(engine) as session:
-        by_month: dict[str, list[int]] = defaultdict(list)
-        for score, created in repo.model_scores(session, version):
-            by_month[f"{created.year:04d}-{created.month:02d}"].append(score)
+        for month, score, count in repo.score_counts(session, version):
+            by_month[month].append((score, count))
     months = []
     for month in sorted(by_month):
-        actual = bin_shares(np.array(by_month[month], dtype=float), reference["edges"])
+        scores, counts = np.array(by_month[month], dtype=np.int64).T
+        actual = bin_shares(scores, reference["edges"], counts)
         value = round(psi(expected, actual), 6)
-        months.append(
-            MonthPsi(
-                month=month,
-                scores=len(by_month[month]),
-                psi=value,
-                level=level(value, len(by_month[month])),
-            )
-        )
+        n = int(counts.sum())
+        months.append(MonthPsi(month=month, scores=n, psi=value, level=level(value, n)))
     if record_events:
         _record_events(engine, version, months)
     with Session(engine) as session:

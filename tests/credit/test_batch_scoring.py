@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.cli.generate import load_into_database
 from services.credit import batch_service, repository, scoring_service, service
+from services.credit.batch_chunk import batch_pool, panel_from_matrix
 from services.credit.config import CreditSettings
 from services.credit.features import compute_features, month_key, months_back
 from services.credit.generator import GeneratorParams, simulate
 from services.credit.models import CreditScore, Firm, FirmMonthMetric
+from services.credit.scoring import registry
 from shared.db import make_engine, utcnow
 from tests.conftest import principal_headers
 
@@ -91,12 +99,13 @@ def test_batch_features_equal_single_firm_features(credit_settings: CreditSettin
     with engine.begin() as conn:
         from services.credit import scoring_repository as repo
 
-        chunk = repo.firm_chunk(conn, "org_p1", 0, 1000)
-        ids = [i for i, _ in chunk]
+        first, last = repo.firm_id_range(conn, "org_p1", 0, 1000) or (0, 0)
+        ids = [i for i, _ in repo.firms_between(conn, "org_p1", first, last)]
+        assert len(ids) == 60
         rows, currencies = repo.metric_matrix(conn, ids[0], ids[-1], "2000-01", as_of_month)
     from services.credit.features import FEATURE_NAMES, feature_matrix
 
-    X = feature_matrix(batch_service.panel_from_matrix(rows, currencies, ids, as_of_month))
+    X = feature_matrix(panel_from_matrix(rows, currencies, ids, as_of_month))
     with Session(engine) as session:
         for k, fid in enumerate(ids):
             single = compute_features(
@@ -119,3 +128,83 @@ def test_batch_without_firms_succeeds_empty(credit: TestClient) -> None:
     assert credit.get("/v1/score-batches/nope").status_code == 404
     lender = principal_headers("org_l1", "lender")
     assert credit.post("/v1/score-batches", headers=lender).status_code == 403
+
+
+def _warm_pool(workers: int) -> ProcessPoolExecutor:
+    """The batch pool with its workers up (started in the background on first use)."""
+    deadline = time.monotonic() + 120
+    while (executor := batch_pool.started(workers)) is None:
+        assert time.monotonic() < deadline, "the batch pool did not start"
+        time.sleep(0.1)
+    return executor
+
+
+def _stored(engine: Engine) -> dict[int, tuple[object, ...]]:
+    with Session(engine) as session:
+        return {
+            s.firm_id: (
+                s.as_of,
+                s.metrics_version,
+                s.pd_12m,
+                s.score,
+                s.grade,
+                s.reasons,
+                s.features,
+            )
+            for s in session.exec(select(CreditScore)).all()
+        }
+
+
+def test_worker_processes_store_what_the_job_thread_stores(
+    credit_settings: CreditSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_service, "CHUNK_FIRMS", 23)  # more chunks than in flight
+    _load(credit_settings, 150, "org_p1", 4)
+    engine = make_engine(credit_settings.database_url)
+    registry.train_bootstrap(engine, credit_settings.model_dir)
+    _warm_pool(2)
+    inline: list[tuple[int, int]] = []
+    score_range = batch_service.score_range
+    monkeypatch.setattr(
+        batch_service,
+        "score_range",
+        lambda eng, task, first, last: (
+            inline.append((first, last)) or score_range(eng, task, first, last)
+        ),
+    )
+    pooled = batch_service.run_job(engine, batch_service.create_job(engine, "org_p1").id, workers=2)
+    assert pooled.status == "succeeded" and pooled.firms_scored == 150, pooled.error
+    chunks = math.ceil(150 / 23)
+    # The first workers + 1 chunks go to the workers; the job's thread helps only until the
+    # first of them is back.
+    assert len(inline) <= chunks - 3
+    by_workers = _stored(engine)
+    with Session(engine) as session:
+        session.exec(delete(CreditScore))  # type: ignore[call-overload]
+        session.commit()
+    before = len(inline)
+    alone = batch_service.run_job(engine, batch_service.create_job(engine, "org_p1").id, workers=0)
+    assert alone.status == "succeeded" and alone.firms_scored == 150, alone.error
+    assert len(inline) == before + chunks  # workers=0: every chunk in the job's thread
+    assert _stored(engine) == by_workers and len(by_workers) == 150
+    engine.dispose()
+
+
+def test_a_killed_batch_worker_fails_the_job_and_the_next_job_recovers(
+    credit_settings: CreditSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_service, "CHUNK_FIRMS", 10)
+    _load(credit_settings, 40, "org_p1", 5)
+    engine = make_engine(credit_settings.database_url)
+    registry.train_bootstrap(engine, credit_settings.model_dir)
+    running = _warm_pool(2)
+    for proc in list(running._processes.values()):  # type: ignore[attr-defined]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10)
+    failed = batch_service.run_job(engine, batch_service.create_job(engine, "org_p1").id, workers=2)
+    assert failed.status == "failed" and "BrokenProcessPool" in (failed.error or "")
+    # The next job does not wait for a new pool: it scores in its own thread meanwhile.
+    done = batch_service.run_job(engine, batch_service.create_job(engine, "org_p1").id, workers=2)
+    assert done.status == "succeeded" and done.firms_scored == 40, done.error
+    assert _warm_pool(2) is not running
+    engine.dispose()

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from services.cli.generate import load_into_database
+from services.credit import scoring_service
 from services.credit.app import create_app
 from services.credit.config import CreditSettings
 from services.credit.generator import GeneratorParams, simulate
 from services.credit.models import CreditScore, ModelVersion
 from services.credit.scoring import registry
+from services.credit.scoring.monitoring import bin_shares, psi
 from shared.db import make_engine, utcnow
 from tests.conftest import principal_headers
 
@@ -126,6 +131,72 @@ def test_monitoring_psi_per_month_records_events_once(
     again = credit.post(f"/v1/models/{version}/monitoring", headers=admin_headers()).json()
     assert len(again["events"]) == 1
     assert credit.get(f"/v1/models/{version}/monitoring").status_code == 403
+
+
+def test_monitoring_counts_each_score_in_its_utc_month_whatever_the_session_zone(
+    credit: TestClient, credit_settings: CreditSettings
+) -> None:
+    _load(credit_settings, 3)
+    version = credit.get("/v1/firms/m000000/score").json()["model_version"]
+    url = credit_settings.database_url
+    # On PostgreSQL the session's zone decides what EXTRACT reads of a timestamptz: make it
+    # one where 23:30 UTC on the last day of a month is already the next month.
+    engine = (
+        create_engine(url, connect_args={"options": "-c timezone=Asia/Shanghai"})
+        if url.startswith("postgresql")
+        else make_engine(url)
+    )
+    end_of_march = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    stamps = [end_of_march, end_of_march + timedelta(hours=1), datetime(2026, 1, 15, tzinfo=UTC)]
+    with Session(engine) as session:
+        firm_id = session.exec(select(CreditScore.firm_id)).first()
+        assert firm_id is not None
+        for k in range(330):
+            session.add(
+                CreditScore(
+                    firm_id=firm_id,
+                    model_version=version,
+                    as_of=date(2026, 3, 1),
+                    metrics_version=0,
+                    pd_12m=0.01,
+                    # Scores over the whole scale, repeated: what the database counts.
+                    score=300 + (k * 37) % 600,
+                    grade="B",
+                    created_at=stamps[k % 3],
+                )
+            )
+        session.commit()
+        stored = session.exec(
+            select(CreditScore.score, CreditScore.created_at).where(
+                CreditScore.model_version == version
+            )
+        ).all()
+    view = scoring_service.monitor(engine, version, record_events=False)
+    engine.dispose()
+    # The same figures from every stored score, month by month, as an operator would count.
+    reference = registry_record_reference(credit_settings, version)
+    expected_shares = np.array(reference["shares"])
+    by_month: dict[str, list[int]] = {}
+    for score, created in stored:
+        by_month.setdefault(f"{created.year:04d}-{created.month:02d}", []).append(score)
+    assert [m.month for m in view.months] == sorted(by_month)
+    assert {"2026-01", "2026-03", "2026-04"} <= set(by_month)
+    assert len(by_month["2026-03"]) == len(by_month["2026-04"]) == 110
+    for m in view.months:
+        scores = np.array(by_month[m.month], dtype=float)
+        actual = bin_shares(scores, reference["edges"])
+        assert m.scores == len(scores)
+        assert m.psi == round(psi(expected_shares, actual), 6)
+
+
+def registry_record_reference(settings: CreditSettings, version: str) -> dict[str, Any]:
+    """The training score distribution a version was registered with."""
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        record = session.get(ModelVersion, version)
+    engine.dispose()
+    assert record is not None
+    return dict(record.metrics["psi_reference"])
 
 
 OUTCOME = {

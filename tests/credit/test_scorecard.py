@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -15,7 +16,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from services.credit.generator import GeneratorParams
 from services.credit.scoring.binning import WoEBinner
 from services.credit.scoring.challenger import GradientBoostedPD
-from services.credit.scoring.explain import reasons_from_contributions
+from services.credit.scoring.explain import (
+    reasons_from_contributions,
+    reasons_json_from_contributions,
+)
 from services.credit.scoring.reasons import REASONS
 from services.credit.scoring.scale import (
     POINTS_TO_DOUBLE_ODDS,
@@ -117,6 +121,23 @@ def test_reasons_at_most_four_adverse_with_points(generated: TrainingSet) -> Non
             assert all(x["code"] in codes and x["points"] < 0 for x in row)
             assert [x["points"] for x in row] == sorted(x["points"] for x in row)
             assert all(x["message_en"] and x["message_zh"] for x in row)
+
+
+def test_reasons_as_json_are_the_serialised_reasons_byte_for_byte(
+    generated: TrainingSet,
+) -> None:
+    rng = np.random.default_rng(7)
+    fitted = [est.fit(generated.X, generated.y) for est in (Scorecard(), GradientBoostedPD())]
+    cases = [est.log_odds_contributions(generated.X[:2000]) for est in fitted]
+    # Ties, nothing adverse, NaN, fewer features than reasons, none at all.
+    tied = np.repeat(rng.normal(0, 0.3, (5, 12)).round(2), 40, axis=0)
+    tied[::7] = -1.0
+    tied[3, 2] = np.nan
+    cases += [tied, tied[:, :3], np.zeros((4, 0)), np.zeros((0, 12))]
+    for contrib in cases:
+        names = generated.features[: contrib.shape[1]]
+        expected = [orjson.dumps(r).decode() for r in reasons_from_contributions(names, contrib)]
+        assert reasons_json_from_contributions(names, contrib) == expected
 
 
 def test_reason_codes_documented() -> None:

@@ -12,18 +12,14 @@ in id order), so blocks commit in any order and each stays whole.
 
 from __future__ import annotations
 
-import atexit
 import gc
-import multiprocessing
 import os
-import threading
-import time
+import weakref
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.credit import repository
@@ -31,12 +27,12 @@ from services.credit.ingest.parsers import CsvDecoder, NdjsonDecoder
 from services.credit.ingest.rows import COL_FIRM, COL_TXN_ID
 from services.credit.ingest.validator import RejectedRow, Validator
 from services.credit.ingest.writer import write_chunk
-from shared.db import make_engine
+from shared.process_pool import LazyProcessPool, worker_engine
 from shared.request_context import set_request_id
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-PARENT_POLL_S = 1.0
+_pool = LazyProcessPool(modules=[__name__])
+# Pools whose every worker has been started.
+_warm: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -66,65 +62,23 @@ class BlockResult:
 
 def reset_broken_pool(broken: ProcessPoolExecutor) -> None:
     """Forget a pool whose worker died (killed, out of memory): the next upload starts anew."""
-    global _pool
-    with _pool_lock:
-        if _pool is broken:
-            _pool = None
-    broken.shutdown(wait=False, cancel_futures=True)
+    _pool.reset(broken)
 
 
 def pool(workers: int) -> ProcessPoolExecutor | None:
-    """The process-wide validation pool (started on first use), or None when workers is 0."""
-    global _pool
-    if workers <= 0:
-        return None
-    with _pool_lock:
-        if _pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload([__name__])
-            _pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=ctx,
-                initializer=watch_parent,
-                initargs=(os.getpid(),),
-            )
-            atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
-            # Start every worker now (one is started per task that finds none idle), so that
-            # the first large upload does not pay for start-up halfway through.
-            for started in [_pool.submit(os.getpid) for _ in range(workers)]:
-                started.result()
-        return _pool
+    """The process-wide ingest pool, every worker started, or None when workers is 0."""
+    executor = _pool.get(workers)
+    if executor is not None and executor not in _warm:
+        # Start every worker now (one is started per task that finds none idle), so that
+        # the first large upload does not pay for start-up halfway through.
+        wait([executor.submit(os.getpid) for _ in range(workers)])
+        _warm.add(executor)
+    return executor
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            # The state follows the command name in parentheses; Z is a zombie: gone.
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def watch_parent(pid: int) -> None:
-    """(In a worker) exit once the credit process is gone, however it went (even SIGKILL).
-
-    A pool worker holds both ends of its task pipe, so it never sees the parent leave; and
-    the forkserver lives as long as any worker does. Without this they would be orphans.
-    """
-
-    def watch() -> None:
-        while _alive(pid):
-            time.sleep(PARENT_POLL_S)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-# Worker-process state: one engine per database, the validators of recent uploads.
-_engines: dict[str, Engine] = {}
+# Worker-process state: the validators of recent uploads.
 _validators: OrderedDict[str, Validator] = OrderedDict()
 RECENT_UPLOADS = 8
-RECENT_DATABASES = 4
 
 
 def _validator(ctx: UploadContext, now: datetime) -> Validator:
@@ -132,11 +86,7 @@ def _validator(ctx: UploadContext, now: datetime) -> Validator:
     if found is not None:
         _validators.move_to_end(ctx.upload_id)
         return found
-    engine = _engines.get(ctx.database_url)
-    if engine is None:
-        while len(_engines) >= RECENT_DATABASES:
-            _engines.pop(next(iter(_engines))).dispose()
-        engine = _engines[ctx.database_url] = make_engine(ctx.database_url, pool_size=2)
+    engine = worker_engine(ctx.database_url)
 
     def lookup(refs: list[str]) -> dict[str, tuple[int, str]]:
         with Session(engine) as session:
@@ -188,7 +138,7 @@ def _ingest_block(
     validated = _validator(ctx, now).validate(parsed, now)
     result = BlockResult(received=validated.received, rejected=validated.rejected)
     rows = validated.rows
-    outcome = write_chunk(_engines[ctx.database_url], ctx.platform_org_id, rows)
+    outcome = write_chunk(worker_engine(ctx.database_url), ctx.platform_org_id, rows)
     result.inserted, result.duplicates = outcome.inserted, outcome.duplicates
     for pos, reason in outcome.conflicts:
         result.rejected.append((validated.lines[pos], "txn_id", reason, rows[pos][COL_TXN_ID]))

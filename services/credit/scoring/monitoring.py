@@ -26,11 +26,15 @@ def reference_distribution(scores: NDArray[Any]) -> dict[str, Any]:
     return {"edges": [float(e) for e in inner], "shares": [round(float(s), 6) for s in shares]}
 
 
-def bin_shares(scores: NDArray[Any], edges: list[float]) -> NDArray[np.float64]:
-    """Share of scores in each bin cut at `edges` (len(edges) + 1 bins)."""
+def bin_shares(
+    scores: NDArray[Any], edges: list[float], counts: NDArray[Any] | None = None
+) -> NDArray[np.float64]:
+    """Share of scores in each bin cut at `edges` (len(edges) + 1 bins); `counts`, when
+    given, says how many times each score occurred."""
     idx = np.searchsorted(np.array(edges), np.asarray(scores, dtype=float), side="right")
-    counts = np.bincount(idx, minlength=len(edges) + 1).astype(float)
-    return counts / max(counts.sum(), 1.0)
+    weights = None if counts is None else np.asarray(counts, dtype=float)
+    binned = np.bincount(idx, weights=weights, minlength=len(edges) + 1).astype(float)
+    return binned / max(binned.sum(), 1.0)
 
 
 def psi(expected: NDArray[np.float64], actual: NDArray[np.float64]) -> float:

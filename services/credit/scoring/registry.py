@@ -74,27 +74,32 @@ def sha256_of(path: Path) -> str:
 
 def load(record: ModelVersion) -> LoadedModel:
     """The estimator of a registry record, loaded once per process, checked against its sha256."""
-    cached = _cache.get(record.version)
+    return load_artifact(record.version, record.artifact_path, record.sha256)
+
+
+def load_artifact(version: str, artifact_path: str, sha256: str) -> LoadedModel:
+    """The estimator of a version from its artifact file (what `load` reads of a record)."""
+    cached = _cache.get(version)
     if cached is not None:
         return cached
     with _lock:
-        if record.version in _cache:
-            return _cache[record.version]
-        path = Path(record.artifact_path)
+        if version in _cache:
+            return _cache[version]
+        path = Path(artifact_path)
         if not path.exists():
-            raise FileNotFoundError(f"artifact of model {record.version} is missing: {path}")
-        if sha256_of(path) != record.sha256:
-            raise RuntimeError(f"artifact of model {record.version} does not match its sha256")
+            raise FileNotFoundError(f"artifact of model {version} is missing: {path}")
+        if sha256_of(path) != sha256:
+            raise RuntimeError(f"artifact of model {version} does not match its sha256")
         artifact = joblib.load(path)
         model = LoadedModel(
-            version=record.version,
+            version=version,
             kind=artifact["kind"],
             estimator=artifact["estimator"],
             features=list(artifact["features"]),
             categories=dict(artifact.get("categories", {})),
             holdout=dict(artifact.get("holdout", {})),
         )
-        _cache[record.version] = model
+        _cache[version] = model
         return model
 
 
