@@ -4,7 +4,7 @@ rejected one by one with their line, field and reason while the good rows go in.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -318,3 +318,19 @@ def test_random_rows_never_500_and_every_row_is_accounted(
     report = r.json()
     assert report["received"] == len(rows)
     assert report["inserted"] + report["duplicates"] + report["rejected"] == len(rows)
+
+
+@given(
+    st.from_regex("[+-]?[0-9\uff10-\uff19]{0,14}(\\.[0-9]{0,4})?(e[0-9])?", fullmatch=True),
+    st.sampled_from([0, 2, 3]),
+)
+def test_fast_amount_parsing_agrees_with_decimal(text: str, decimals: int) -> None:
+    from services.credit.ingest.rows import RowError, _parse_amount_slow, parse_amount
+
+    def outcome(parse: Callable[[str, int, str], int]) -> int | str:
+        try:
+            return parse(text, decimals, "XXX")
+        except RowError:
+            return "error"
+
+    assert outcome(parse_amount) == outcome(_parse_amount_slow)

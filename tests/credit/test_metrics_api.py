@@ -151,3 +151,32 @@ def test_placing_by_the_text_agrees_with_zoneinfo(zone: str) -> None:
     assert cal.place_text(odd, datetime.fromisoformat(odd)) == cal.place(
         datetime.fromisoformat(odd)
     )
+
+
+def test_timestamps_in_a_known_hour_are_still_checked_one_by_one() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.credit.ingest.rows import RowCleaner, RowError
+
+    now = datetime(2026, 3, 1, 12, 0, 0, 400_000, tzinfo=UTC)
+    cleaner = RowCleaner("p", b"k", now, timedelta(seconds=300))
+    cal = LocalCalendar("Asia/Shanghai")
+
+    def clean(occurred_at: str) -> tuple[str, str, int]:
+        row = {"txn_id": "t", "type": "sale", "amount": "1.00", "currency": "CNY"}
+        stored = cleaner.clean(row | {"occurred_at": occurred_at}, 1, cal)
+        return stored[4], stored[5], stored[6]
+
+    assert clean("2026-03-01T12:01:00Z") == ("2026-03-01 12:01:00.000000", "2026-03", 1)
+    # The hour is known now; each instant in it is still placed and checked on its own.
+    assert clean("2026-03-01T20:05:00+08:00") == ("2026-03-01 12:05:00.000000", "2026-03", 1)
+    assert clean("2026-03-01T12:05:00Z") == ("2026-03-01 12:05:00.000000", "2026-03", 1)
+    for late in ("2026-03-01T12:05:01Z", "2026-03-01T20:59:59+08:00"):
+        with pytest.raises(RowError, match="future"):
+            clean(late)
+    for broken in ("2026-03-01T12:61:00Z", "2026-03-01T12:0a:00Z", "2026-03-01T12:01:60Z"):
+        with pytest.raises(RowError):
+            clean(broken)
+    assert clean("2026-03-01T12:01:00+08:30") == ("2026-03-01 03:31:00.000000", "2026-03", 1)
+    assert clean("2026-03-01T07:30:00+08:00") == ("2026-02-28 23:30:00.000000", "2026-03", 1)
+    assert clean("2026-02-28T16:30:00Z") == ("2026-02-28 16:30:00.000000", "2026-03", 1)

@@ -17,6 +17,8 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY_S = 86_400
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+# ":MM:SS" -> seconds into the hour, for every valid minute and second.
+_MINUTE_SECONDS = {f":{m:02d}:{sec:02d}": m * 60 + sec for m in range(60) for sec in range(60)}
 
 
 @lru_cache(maxsize=256)
@@ -38,9 +40,9 @@ class LocalCalendar:
         self._utc_days: dict[int, tuple[str, int | None]] = {}
         # Local day number -> ("YYYY-MM", day of month).
         self._local_days: dict[int, tuple[str, int]] = {}
-        # "YYYY-MM-DDTHH" + offset text -> (UTC "YYYY-MM-DD HH", local "YYYY-MM", day), or None
-        # when that hour cannot be placed by its text alone.
-        self._hours: dict[str, tuple[str, str, int] | None] = {}
+        # "YYYY-MM-DDTHH" + offset text -> (UTC "YYYY-MM-DD HH", local "YYYY-MM", day, the
+        # hour's first second since 1970), or None when the hour cannot be placed by its text.
+        self._hours: dict[str, tuple[str, str, int, int] | None] = {}
 
     def _offset_at(self, epoch_s: int) -> int:
         offset = datetime.fromtimestamp(epoch_s, self.zone).utcoffset()
@@ -104,6 +106,18 @@ class LocalCalendar:
             month_day = self._local_day(local)
         return utc_text, month_day[0], month_day[1]
 
+    @staticmethod
+    def _hour_key(text: str) -> str | None:
+        """ "YYYY-MM-DDTHH" + offset of whole-second text with a whole-hour offset, else None."""
+        n = len(text)
+        if n == 25:
+            if text[19] not in "+-" or text[22:] != ":00":
+                return None
+            return text[:13] + text[19:]
+        if n == 20 and text[19] in "Zz":
+            return text[:13] + "Z"
+        return None
+
     def place_text(self, text: str, ts: datetime) -> tuple[str, str, int]:
         """place() of a timestamp parsed from `text`, read off the text where the hour allows.
 
@@ -112,26 +126,37 @@ class LocalCalendar:
         value all hour long, the whole hour falls on one local day: the hour's placement,
         cached, serves every instant in it.
         """
-        n = len(text)
-        if n == 25:
-            if text[19] not in "+-" or text[22:] != ":00":
-                return self.place(ts)
-            key = text[:13] + text[19:]
-        elif n == 20 and text[19] in "Zz":
-            key = text[:13] + "Z"
-        else:
-            return self.place(ts)
-        if text[13] != ":" or text[16] != ":":
+        key = self._hour_key(text)
+        if key is None or text[13] != ":" or text[16] != ":":
             return self.place(ts)
         hour = self._hours.get(key, False)
         if hour is False:
             hour = self._hour(key, ts)
         if hour is None:
             return self.place(ts)
-        utc_hour, month, day = hour  # type: ignore[misc]
+        utc_hour, month, day, _start = hour  # type: ignore[misc]
         return f"{utc_hour}{text[13:19]}.000000", month, day
 
-    def _hour(self, key: str, ts: datetime) -> tuple[str, str, int] | None:
+    def place_known_hour(self, text: str, latest_epoch: int) -> tuple[str, str, int] | None:
+        """place() of text in an hour already placed by place_text, with no parsing at all;
+        None unless the text is in such an hour, well formed and not after latest_epoch.
+
+        Only validated timestamps place an hour, so the hour part of a text with a known key
+        is valid; minutes and seconds are checked against the 3,600 valid ":MM:SS".
+        """
+        key = self._hour_key(text)
+        if key is None:
+            return None
+        hour = self._hours.get(key)
+        second = _MINUTE_SECONDS.get(text[13:19])
+        if hour is None or second is None:
+            return None
+        utc_hour, month, day, start = hour
+        if start + second > latest_epoch:
+            return None
+        return f"{utc_hour}{text[13:19]}.000000", month, day
+
+    def _hour(self, key: str, ts: datetime) -> tuple[str, str, int, int] | None:
         if len(self._hours) >= self.CACHE_MAX:
             self._hours.clear()
         epoch = self.epoch_seconds(ts)
@@ -142,7 +167,7 @@ class LocalCalendar:
         found = None
         if offset is not None and offset % 3600 == 0 and ts.microsecond == 0:
             utc_text, month, day = self.place(ts)
-            found = (utc_text[:13], month, day)
+            found = (utc_text[:13], month, day, epoch - ts.minute * 60 - ts.second)
         self._hours[key] = found
         return found
 

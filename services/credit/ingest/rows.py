@@ -26,6 +26,7 @@ MAX_AMOUNT = Decimal(10) ** 12
 EARLIEST_YEAR = 1990
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,18}))?")
 _POW10 = [10**i for i in range(19)]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Positions in a stored row tuple (the column order of writer.RAW_COLUMNS).
 (
     COL_PLATFORM,
@@ -78,6 +79,19 @@ def text_field(row: dict[str, Any], field: str, max_len: int, required: bool = F
 def parse_amount(value: Any, decimals: int, currency: str) -> int:
     """Amount in minor units: a positive, finite decimal with at most the currency's decimals."""
     if type(value) is str:
+        # The usual shape first: ASCII digits with exactly the currency's decimals.
+        whole, _, frac = value.partition(".")
+        if (
+            frac
+            and len(frac) == decimals
+            and 0 < len(whole) <= 12
+            and value.isascii()
+            and whole.isdigit()
+            and frac.isdigit()
+        ):
+            minor = int(whole + frac)
+            if minor:
+                return minor
         plain = _PLAIN_AMOUNT.fullmatch(value)
         if plain is not None:
             whole, frac = plain.groups()
@@ -186,6 +200,9 @@ class RowCleaner:
         """The clock rows are checked against (future timestamps) and stamped with on ingest."""
         self.now = now
         self.latest = now + self.tolerance
+        # Whole seconds since 1970, rounded down: a whole-second instant is at most `latest`
+        # exactly when it is at most this.
+        self.latest_epoch = int((self.latest - _EPOCH).total_seconds() // 1)
         self.ingested_at = now.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def _buyer(self, ref: str) -> str:
@@ -214,14 +231,21 @@ class RowCleaner:
             raise RowError("currency", f"{str(currency)[:10]!r} is not a supported ISO 4217 code")
         amount_minor = parse_amount(row.get("amount"), decimals, currency)  # type: ignore[arg-type]
         occurred: Any = row.get("occurred_at")
-        try:
-            ts = datetime.fromisoformat(occurred)
-            fast = ts.tzinfo is not None and len(occurred) >= 20 and occurred[10] in "Tt"
-        except (TypeError, ValueError):
-            fast = False
-        if not fast or ts > self.latest or ts.year < EARLIEST_YEAR:
-            ts = parse_occurred_at(occurred, self.now, self.tolerance)
-        utc_text, month, day = calendar.place_text(occurred, ts)
+        placed = (
+            calendar.place_known_hour(occurred, self.latest_epoch)
+            if type(occurred) is str
+            else None
+        )
+        if placed is None:
+            try:
+                ts = datetime.fromisoformat(occurred)
+                fast = ts.tzinfo is not None and len(occurred) >= 20 and occurred[10] in "Tt"
+            except (TypeError, ValueError):
+                fast = False
+            if not fast or ts > self.latest or ts.year < EARLIEST_YEAR:
+                ts = parse_occurred_at(occurred, self.now, self.tolerance)
+            placed = calendar.place_text(occurred, ts)
+        utc_text, month, day = placed
         buyer_ref = row.get("buyer_ref")
         if buyer_ref is not None:
             if (
