@@ -135,7 +135,9 @@ def _ingest_block(
         parsed = NdjsonDecoder.parse_lines(first_line, lines)
     else:
         parsed = CsvDecoder(csv_header).parse_lines(first_line, lines)
+    del lines  # each stage's input is let go once the next stage has it: a lower peak
     validated = _validator(ctx, now).validate(parsed, now)
+    del parsed
     result = BlockResult(received=validated.received, rejected=validated.rejected)
     rows = validated.rows
     outcome = write_chunk(worker_engine(ctx.database_url), ctx.platform_org_id, rows)
