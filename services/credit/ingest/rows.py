@@ -183,7 +183,9 @@ class BuyerHasher:
 class RowCleaner:
     """Validates rows for one platform and one upload; caches what repeats (buyers, days)."""
 
-    BUYER_CACHE_MAX = 200_000
+    # About 200 bytes an entry: 50,000 keep a worker's cache near 10 MB, and still hold every
+    # regular buyer of the firms a few blocks have in hand (one-off buyers never hit anyway).
+    BUYER_CACHE_MAX = 50_000
 
     def __init__(
         self, platform_org_id: str, buyer_key: bytes, now: datetime, tolerance: timedelta
