@@ -98,6 +98,20 @@ class LazyProcessPool:
         ).start()
         return None
 
+    def ready(self, workers: int) -> ProcessPoolExecutor | None:
+        """The pool with every worker started, waiting for them if need be; None when 0.
+
+        For callers with nothing to do meanwhile (an upload needs its workers at once).
+        """
+        if workers <= 0:
+            return None
+        with self._lock:
+            executor = self._get(workers)
+            if self._started is executor:
+                return executor
+        self._start(executor, workers)
+        return executor
+
     def _start(self, executor: ProcessPoolExecutor, workers: int) -> None:
         try:
             # Each task submitted while no worker is idle starts one more process.

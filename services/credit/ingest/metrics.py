@@ -90,39 +90,24 @@ def aggregate(rows: list[StoredRow]) -> Aggregates:
     return Aggregates(months, buyers, sets)
 
 
-def _prior_months(dialect: Dialect, cur: Any, keys: list[MonthKey]) -> dict[MonthKey, list[int]]:
+def _rows_of_keys(
+    dialect: Dialect, cur: Any, table: str, columns: list[str], keys: list[MonthKey]
+) -> dict[MonthKey, list[Any]]:
+    """(firm, month, currency) -> the other columns of the table's rows with those keys."""
     firms = sorted({k[0] for k in keys})
     wanted = set(keys)
     lo, hi = min(k[1] for k in keys), max(k[1] for k in keys)
-    found: dict[MonthKey, list[int]] = {}
+    found: dict[MonthKey, list[Any]] = {}
     for batch in in_batches(firms):
         cur.execute(
-            f"SELECT firm_id, month, currency, {', '.join(METRIC_COLUMNS)} "  # noqa: S608
-            f"FROM firm_month_metric WHERE firm_id IN ({dialect.marks(len(batch))}) "
-            f"AND month >= {dialect.mark} AND month <= {dialect.mark}",
-            [*batch, lo, hi],
-        )
-        for firm_id, month, currency, *figures in cur.fetchall():
-            if (firm_id, month, currency) in wanted:
-                found[(firm_id, month, currency)] = [int(v) for v in figures]
-    return found
-
-
-def _stored_sets(dialect: Dialect, cur: Any, keys: list[MonthKey]) -> dict[MonthKey, bytes]:
-    firms = sorted({k[0] for k in keys})
-    wanted = set(keys)
-    lo, hi = min(k[1] for k in keys), max(k[1] for k in keys)
-    found: dict[MonthKey, bytes] = {}
-    for batch in in_batches(firms):
-        cur.execute(
-            "SELECT firm_id, month, currency, buyers FROM firm_month_buyer_set "  # noqa: S608
+            f"SELECT firm_id, month, currency, {', '.join(columns)} FROM {table} "  # noqa: S608
             f"WHERE firm_id IN ({dialect.marks(len(batch))}) "
             f"AND month >= {dialect.mark} AND month <= {dialect.mark}",
             [*batch, lo, hi],
         )
-        for firm_id, month, currency, packed in cur.fetchall():
+        for firm_id, month, currency, *values in cur.fetchall():
             if (firm_id, month, currency) in wanted:
-                found[(firm_id, month, currency)] = bytes(packed)
+                found[(firm_id, month, currency)] = values
     return found
 
 
@@ -142,7 +127,12 @@ def apply(dialect: Dialect, cur: Any, aggregates: Aggregates) -> None:
     """Add new rows' aggregates (consumed) to their months' stored metrics (caller holds the
     firms' locks)."""
     months = aggregates.months
-    prior = _prior_months(dialect, cur, list(months))
+    prior = {
+        key: [int(v) for v in figures]
+        for key, figures in _rows_of_keys(
+            dialect, cur, "firm_month_metric", list(METRIC_COLUMNS), list(months)
+        ).items()
+    }
     for key, figures in months.items():
         before = prior.get(key)
         if before is None:
@@ -154,7 +144,12 @@ def apply(dialect: Dialect, cur: Any, aggregates: Aggregates) -> None:
     sets = aggregates.sets
     seen_before = [k for k in sets if k in prior and prior[k][DISTINCT] > 0]
     if seen_before:
-        stored = _stored_sets(dialect, cur, seen_before)
+        stored = {
+            key: bytes(values[0])
+            for key, values in _rows_of_keys(
+                dialect, cur, "firm_month_buyer_set", ["buyers"], seen_before
+            ).items()
+        }
         for key in seen_before:
             sets[key] = buyer_sets.merged(stored.get(key, b""), aggregates.buyers[key])
     for key, found in sets.items():

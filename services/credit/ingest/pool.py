@@ -13,10 +13,8 @@ in id order), so blocks commit in any order and each stays whole.
 from __future__ import annotations
 
 import gc
-import os
-import weakref
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,8 +29,6 @@ from shared.process_pool import LazyProcessPool, worker_engine
 from shared.request_context import set_request_id
 
 _pool = LazyProcessPool(modules=[__name__])
-# Pools whose every worker has been started.
-_warm: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -66,14 +62,9 @@ def reset_broken_pool(broken: ProcessPoolExecutor) -> None:
 
 
 def pool(workers: int) -> ProcessPoolExecutor | None:
-    """The process-wide ingest pool, every worker started, or None when workers is 0."""
-    executor = _pool.get(workers)
-    if executor is not None and executor not in _warm:
-        # Start every worker now (one is started per task that finds none idle), so that
-        # the first large upload does not pay for start-up halfway through.
-        wait([executor.submit(os.getpid) for _ in range(workers)])
-        _warm.add(executor)
-    return executor
+    """The process-wide ingest pool, every worker started (so that the first large upload does
+    not pay for start-up halfway through), or None when workers is 0."""
+    return _pool.ready(workers)
 
 
 # Worker-process state: the validators of recent uploads.
