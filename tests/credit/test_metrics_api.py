@@ -156,7 +156,7 @@ def test_placing_by_the_text_agrees_with_zoneinfo(zone: str) -> None:
 def test_timestamps_in_a_known_hour_are_still_checked_one_by_one() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from services.credit.ingest.rows import RowCleaner, RowError
+    from services.credit.ingest.rows import RawTxn, RowCleaner, RowError
 
     now = datetime(2026, 3, 1, 12, 0, 0, 400_000, tzinfo=UTC)
     cleaner = RowCleaner("p", b"k", now, timedelta(seconds=300))
@@ -164,7 +164,7 @@ def test_timestamps_in_a_known_hour_are_still_checked_one_by_one() -> None:
 
     def clean(occurred_at: str) -> tuple[str, str, int]:
         row = {"txn_id": "t", "type": "sale", "amount": "1.00", "currency": "CNY"}
-        stored = cleaner.clean(row | {"occurred_at": occurred_at}, 1, cal)
+        stored = cleaner.clean(RawTxn.from_mapping(row | {"occurred_at": occurred_at}), 1, cal)
         return stored[4], stored[5], stored[6]
 
     assert clean("2026-03-01T12:01:00Z") == ("2026-03-01 12:01:00.000000", "2026-03", 1)

@@ -40,9 +40,11 @@ class LocalCalendar:
         self._utc_days: dict[int, tuple[str, int | None]] = {}
         # Local day number -> ("YYYY-MM", day of month).
         self._local_days: dict[int, tuple[str, int]] = {}
-        # "YYYY-MM-DDTHH" + offset text -> (UTC "YYYY-MM-DD HH", local "YYYY-MM", day, the
-        # hour's first second since 1970), or None when the hour cannot be placed by its text.
-        self._hours: dict[str, tuple[str, str, int, int] | None] = {}
+        # Offset text ("+08:00", "Z") -> "YYYY-MM-DDTHH" -> (UTC "YYYY-MM-DD HH", local
+        # "YYYY-MM", day, the hour's first second since 1970), or None when the hour cannot be
+        # placed by its text. Two lookups by slices of the text, no key to build.
+        self._hours: dict[str, dict[str, tuple[str, str, int, int] | None]] = {}
+        self._hour_count = 0
 
     def _offset_at(self, epoch_s: int) -> int:
         offset = datetime.fromtimestamp(epoch_s, self.zone).utcoffset()
@@ -107,15 +109,16 @@ class LocalCalendar:
         return utc_text, month_day[0], month_day[1]
 
     @staticmethod
-    def _hour_key(text: str) -> str | None:
-        """ "YYYY-MM-DDTHH" + offset of whole-second text with a whole-hour offset, else None."""
+    def _offset_text(text: str) -> str | None:
+        """The offset part of whole-second text with a whole-hour offset ("+08:00", "Z"), else
+        None: the texts whose hour can be placed once for all its instants."""
         n = len(text)
         if n == 25:
             if text[19] not in "+-" or text[22:] != ":00":
                 return None
-            return text[:13] + text[19:]
+            return text[19:]
         if n == 20 and text[19] in "Zz":
-            return text[:13] + "Z"
+            return text[19:]
         return None
 
     def place_text(self, text: str, ts: datetime) -> tuple[str, str, int]:
@@ -126,12 +129,13 @@ class LocalCalendar:
         value all hour long, the whole hour falls on one local day: the hour's placement,
         cached, serves every instant in it.
         """
-        key = self._hour_key(text)
-        if key is None or text[13] != ":" or text[16] != ":":
+        offset = self._offset_text(text)
+        if offset is None or text[13] != ":" or text[16] != ":":
             return self.place(ts)
-        hour = self._hours.get(key, False)
+        hours = self._hours.get(offset)
+        hour = hours.get(text[:13], False) if hours is not None else False
         if hour is False:
-            hour = self._hour(key, ts)
+            hour = self._hour(offset, text[:13], ts)
         if hour is None:
             return self.place(ts)
         utc_hour, month, day, _start = hour  # type: ignore[misc]
@@ -141,34 +145,40 @@ class LocalCalendar:
         """place() of text in an hour already placed by place_text, with no parsing at all;
         None unless the text is in such an hour, well formed and not after latest_epoch.
 
-        Only validated timestamps place an hour, so the hour part of a text with a known key
-        is valid; minutes and seconds are checked against the 3,600 valid ":MM:SS".
+        Only validated timestamps place an hour, and only under their own offset text, so a
+        text whose offset and hour are both known is valid up to its minutes and seconds,
+        which are checked against the 3,600 valid ":MM:SS".
         """
-        key = self._hour_key(text)
-        if key is None:
+        hours = self._hours.get(text[19:])
+        if hours is None:
             return None
-        hour = self._hours.get(key)
-        second = _MINUTE_SECONDS.get(text[13:19])
-        if hour is None or second is None:
+        hour = hours.get(text[:13])
+        if hour is None:
+            return None
+        minute_second = text[13:19]
+        second = _MINUTE_SECONDS.get(minute_second)
+        if second is None:
             return None
         utc_hour, month, day, start = hour
         if start + second > latest_epoch:
             return None
-        return f"{utc_hour}{text[13:19]}.000000", month, day
+        return f"{utc_hour}{minute_second}.000000", month, day
 
-    def _hour(self, key: str, ts: datetime) -> tuple[str, str, int, int] | None:
-        if len(self._hours) >= self.CACHE_MAX:
+    def _hour(self, offset: str, hour_text: str, ts: datetime) -> tuple[str, str, int, int] | None:
+        if self._hour_count >= self.CACHE_MAX:
             self._hours.clear()
+            self._hour_count = 0
         epoch = self.epoch_seconds(ts)
         info = self._utc_days.get(epoch // DAY_S)
         if info is None:
             info = self._utc_day(epoch // DAY_S)
-        offset = info[1]  # None: the offset moves that UTC day
+        zone_offset = info[1]  # None: the offset moves that UTC day
         found = None
-        if offset is not None and offset % 3600 == 0 and ts.microsecond == 0:
+        if zone_offset is not None and zone_offset % 3600 == 0 and ts.microsecond == 0:
             utc_text, month, day = self.place(ts)
             found = (utc_text[:13], month, day, epoch - ts.minute * 60 - ts.second)
-        self._hours[key] = found
+        self._hours.setdefault(offset, {})[hour_text] = found
+        self._hour_count += 1
         return found
 
 

@@ -8,12 +8,13 @@ which are also the ones that word the rejection reasons.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import msgspec
 
 from services.credit.ingest.localtime import LocalCalendar
 from services.credit.reference import currency_minor_units
@@ -27,6 +28,9 @@ EARLIEST_YEAR = 1990
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,18}))?")
 _POW10 = [10**i for i in range(19)]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# HMAC pads: every key byte XOR 0x36 (inner) and 0x5C (outer).
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
 # Positions in a stored row tuple (the column order of writer.RAW_COLUMNS).
 (
     COL_PLATFORM,
@@ -57,9 +61,49 @@ class RowError(Exception):
         self.reason = reason
 
 
-def text_field(row: dict[str, Any], field: str, max_len: int, required: bool = False) -> str | None:
+class RawTxn(msgspec.Struct, gc=False):
+    """One transaction as a platform sent it, before any check: each field may be missing
+    (None) or of any JSON type. NDJSON lines decode straight into it (parsers.py); CSV rows and
+    JSON array items are copied into it. Not tracked by the garbage collector: it holds only
+    JSON values, which cannot form cycles."""
+
+    firm_ref: Any = None
+    txn_id: Any = None
+    type: Any = None
+    occurred_at: Any = None
+    amount: Any = None
+    currency: Any = None
+    order_ref: Any = None
+    buyer_ref: Any = None
+    channel: Any = None
+    category: Any = None
+    refund_of: Any = None
+
+    @classmethod
+    def from_mapping(cls, row: dict[str, Any]) -> RawTxn:
+        """The transaction fields of a JSON object or CSV row (other keys are ignored)."""
+        get = row.get
+        return cls(
+            get("firm_ref"),
+            get("txn_id"),
+            get("type"),
+            get("occurred_at"),
+            get("amount"),
+            get("currency"),
+            get("order_ref"),
+            get("buyer_ref"),
+            get("channel"),
+            get("category"),
+            get("refund_of"),
+        )
+
+
+RAW_FIELDS = frozenset(RawTxn.__struct_fields__)
+
+
+def text_field(row: RawTxn, field: str, max_len: int, required: bool = False) -> str | None:
     """An optional (or required) short printable string; numbers are taken as their text."""
-    value = row.get(field)
+    value = getattr(row, field)
     if value is None or value == "":
         if required:
             raise RowError(field, "is required")
@@ -163,17 +207,28 @@ def parse_occurred_at(value: Any, now: datetime, tolerance: timedelta) -> dateti
 
 
 class BuyerHasher:
-    """Keyed pseudonyms of buyer references (HMAC-SHA256, 128 bits, hex); the keyed state is
-    made once and copied, a third cheaper than a new HMAC per buyer."""
+    """Keyed pseudonyms of buyer references: HMAC-SHA256 (RFC 2104), 128 bits, in hex.
+
+    The key's inner and outer pads are hashed once; each buyer then costs two copies of those
+    states and two short updates, under half the work of the hmac module's own copy().
+    """
+
+    BLOCK = 64  # SHA-256's block size in bytes
 
     def __init__(self, key: bytes) -> None:
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        if len(key) > self.BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(self.BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
 
     def __call__(self, buyer_ref: str) -> str:
-        """The buyer's pseudonym."""
-        mac = self._keyed.copy()
-        mac.update(buyer_ref.encode())
-        return mac.hexdigest()[:32]
+        """The buyer's pseudonym (the same as hmac.new(key, ref, sha256), cut to 32 hex)."""
+        inner = self._inner.copy()
+        inner.update(buyer_ref.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[:32]
 
 
 class RowCleaner:
@@ -211,24 +266,24 @@ class RowCleaner:
             cached = self._buyers[ref] = self._hash_buyer(ref)
         return cached
 
-    def clean(self, row: dict[str, Any], firm_id: int, calendar: LocalCalendar) -> StoredRow:
+    def clean(self, row: RawTxn, firm_id: int, calendar: LocalCalendar) -> StoredRow:
         """A valid row as the tuple the writer stores; raise RowError naming the field at fault."""
-        txn_id = row.get("txn_id")
+        txn_id = row.txn_id
         if (
             type(txn_id) is not str
             or not 0 < len(txn_id) <= MAX_REF_LEN
             or not txn_id.isprintable()
         ):
             txn_id = text_field(row, "txn_id", MAX_REF_LEN, required=True)
-        txn_type = row.get("type")
+        txn_type = row.type
         if type(txn_type) is not str or txn_type not in TXN_TYPES:
             raise RowError("type", f"must be one of {', '.join(sorted(TXN_TYPES))}")
-        currency = row.get("currency")
+        currency = row.currency
         decimals = self.minor_units.get(currency) if type(currency) is str else None
         if decimals is None:
             raise RowError("currency", f"{str(currency)[:10]!r} is not a supported ISO 4217 code")
-        amount_minor = parse_amount(row.get("amount"), decimals, currency)  # type: ignore[arg-type]
-        occurred: Any = row.get("occurred_at")
+        amount_minor = parse_amount(row.amount, decimals, currency)
+        occurred: Any = row.occurred_at
         placed = (
             calendar.place_known_hour(occurred, self.latest_epoch)
             if type(occurred) is str
@@ -244,7 +299,7 @@ class RowCleaner:
                 ts = parse_occurred_at(occurred, self.now, self.tolerance)
             placed = calendar.place_text(occurred, ts)
         utc_text, month, day = placed
-        buyer_ref = row.get("buyer_ref")
+        buyer_ref = row.buyer_ref
         if buyer_ref is not None:
             if (
                 type(buyer_ref) is not str
@@ -255,10 +310,10 @@ class RowCleaner:
             buyer = self._buyer(buyer_ref) if buyer_ref else None
         else:
             buyer = None
-        order_ref = row.get("order_ref")
-        channel = row.get("channel")
-        category = row.get("category")
-        refund_of = row.get("refund_of")
+        order_ref = row.order_ref
+        channel = row.channel
+        category = row.category
+        refund_of = row.refund_of
         # One cheap test for the usual case; the full check words the reason when it fails.
         for value in (order_ref, channel, category, refund_of):
             if value is not None and (

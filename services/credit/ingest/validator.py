@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.credit.ingest.localtime import LocalCalendar
-from services.credit.ingest.rows import RowCleaner, RowError, StoredRow
+from services.credit.ingest.rows import RawTxn, RowCleaner, RowError, StoredRow
 
-ParsedRow = tuple[int, dict[str, Any] | RowError]
+# A parsed row: its line and the row (a RawTxn; any JSON value from a JSON array) or why the
+# line could not be parsed.
+ParsedRow = tuple[int, RawTxn | RowError | Any]
 # (line, field, reason, txn_id)
 RejectedRow = tuple[int, str, str, str | None]
 # Many firm_refs at once -> (firm id, time zone) of those that exist.
@@ -22,6 +24,12 @@ FirmLookup = Callable[[list[str]], dict[str, tuple[int, str]]]
 # Enough firms for any one upload; a stream of made-up firm_refs cannot grow memory without end.
 FIRM_CACHE_MAX = 50_000
 LOOKUP_BATCH = 500
+
+
+def _firm_ref_of(item: object) -> object:
+    if isinstance(item, RawTxn):
+        return item.firm_ref
+    return item.get("firm_ref") if isinstance(item, dict) else None
 
 
 @dataclass
@@ -70,7 +78,7 @@ class Validator:
         unknown firm of a batch: a batch of known firms pays nothing)."""
         self._batch = []
         known = self._firms
-        refs = {item.get("firm_ref") for _, item in parsed if type(item) is dict}
+        refs = {_firm_ref_of(item) for _, item in parsed}
         wanted = sorted(r for r in refs if type(r) is str and r and r not in known)
         if not wanted:
             return
@@ -83,8 +91,8 @@ class Validator:
                 hit = found.get(ref)
                 known[ref] = (hit[0], self._calendar(hit[1])) if hit else None
 
-    def _firm(self, item: dict[str, Any], bound: str | None) -> tuple[int, LocalCalendar]:
-        ref = item.get("firm_ref")
+    def _firm(self, item: RawTxn, bound: str | None) -> tuple[int, LocalCalendar]:
+        ref = item.firm_ref
         if bound is not None:
             if ref is not None and ref != bound:
                 raise RowError("firm_ref", f"{str(ref)[:40]!r} differs from the firm in the path")
@@ -111,25 +119,34 @@ class Validator:
         if firm_ref is None:
             parsed = self._batch = list(parsed)
         clean = self.cleaner.clean
+        known = self._firms
         out = Validated()
         rows, lines, rejected = out.rows, out.lines, out.rejected
-        for self._row, (line, item) in enumerate(parsed):
-            out.received += 1
-            if type(item) is not dict:
-                if isinstance(item, RowError):
+        for pos, (line, item) in enumerate(parsed):
+            if type(item) is not RawTxn:
+                if type(item) is dict:
+                    item = RawTxn.from_mapping(item)
+                elif isinstance(item, RowError):
                     rejected.append((line, item.field, item.reason, None))
+                    continue
                 else:
                     rejected.append((line, "", "row must be a JSON object", None))
-                continue
+                    continue
+            # The usual row names a firm already known: one lookup, no call.
+            ref = item.firm_ref
+            firm = known.get(ref) if firm_ref is None and type(ref) is str else None
             try:
-                firm_id, calendar = self._firm(item, firm_ref)
-                rows.append(clean(item, firm_id, calendar))
+                if firm is None:
+                    self._row = pos
+                    firm = self._firm(item, firm_ref)
+                rows.append(clean(item, firm[0], firm[1]))
             except RowError as err:
-                txn_id = item.get("txn_id")
+                txn_id = item.txn_id
                 rejected.append(
                     (line, err.field, err.reason, txn_id if type(txn_id) is str else None)
                 )
                 continue
             lines.append(line)
+        out.received = len(lines) + len(rejected)
         self._batch = []
         return out
