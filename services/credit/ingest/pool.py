@@ -17,6 +17,7 @@ from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sqlmodel import Session
 
@@ -136,5 +137,5 @@ def _ingest_block(
     for pos, reason in outcome.conflicts:
         result.rejected.append((validated.lines[pos], "txn_id", reason, rows[pos][COL_TXN_ID]))
     if outcome.inserted:
-        result.firm_ids = {row[COL_FIRM] for row in rows}
+        result.firm_ids = set(map(itemgetter(COL_FIRM), rows))
     return result

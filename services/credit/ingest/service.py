@@ -6,6 +6,7 @@ import contextvars
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from operator import itemgetter
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -108,7 +109,7 @@ class Ingestor:
         self._in_flight = None
         outcome = future.result()
         if outcome.inserted:
-            self._committed(outcome.inserted, {row[COL_FIRM] for row in rows})
+            self._committed(outcome.inserted, set(map(itemgetter(COL_FIRM), rows)))
         self.report.inserted += outcome.inserted
         self.report.duplicates += outcome.duplicates
         for pos, reason in outcome.conflicts:
