@@ -27,7 +27,7 @@ from shared.db import make_engine
 PARENT_POLL_S = 1.0
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 POOL_WORKERS = Gauge(
-    "smefin_process_pool_workers", "Worker processes started and ready, by pool", ["pool"]
+    "smefin_process_pool_workers", "Worker processes of a pool once it is up, by pool", ["pool"]
 )
 # The modules of every pool made in this process: the one forkserver imports them all.
 _POOL_MODULES: list[str] = []

@@ -178,6 +178,11 @@ def _give_firms(url: str, platform_org_id: str) -> None:
                 .where(col(Firm.platform_org_id) == "bench")
                 .values(platform_org_id=platform_org_id)
             )
+        # Back into the database file (outside any transaction): the job reads the rewritten
+        # firm pages from the file, as it reads the template's, not from the WAL.
+        with engine.connect() as conn:
+            sqlite = conn.connection.driver_connection
+            sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
     finally:
         engine.dispose()
 
