@@ -3,7 +3,8 @@
 Python threads share one interpreter lock: a CPU-bound half of a request (validating NDJSON,
 scoring a chunk of firms) overlaps the other half only in another process. Workers come from
 the process's forkserver (never a fork of a threaded server); each imports its pool's modules
-before its first task and exits once its parent is gone.
+before its first task and exits once its parent is gone. A service may start its pools at boot
+(`started`, in the background) so that its first job or upload does not wait for them.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
+from prometheus_client import Gauge
 from sqlalchemy.engine import Engine
 
 from shared.db import make_engine
 
 PARENT_POLL_S = 1.0
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+POOL_WORKERS = Gauge(
+    "smefin_process_pool_workers", "Worker processes of a pool once it is up, by pool", ["pool"]
+)
+# The modules of every pool made in this process: the one forkserver imports them all.
+_POOL_MODULES: list[str] = []
 
 
 def usable_cpus() -> int:
@@ -45,11 +52,14 @@ def usable_cpus() -> int:
 class LazyProcessPool:
     """One ProcessPoolExecutor per process, made on first use, whose workers import `modules`."""
 
-    def __init__(self, modules: list[str]) -> None:
+    def __init__(self, name: str, modules: list[str]) -> None:
+        self.name = name
         self.modules = modules
+        _POOL_MODULES.extend(m for m in modules if m not in _POOL_MODULES)
         self._executor: ProcessPoolExecutor | None = None
         self._starting: ProcessPoolExecutor | None = None
         self._started: ProcessPoolExecutor | None = None
+        self._up = 0
         self._lock = threading.Lock()
 
     def get(self, workers: int) -> ProcessPoolExecutor | None:
@@ -62,12 +72,13 @@ class LazyProcessPool:
     def _get(self, workers: int) -> ProcessPoolExecutor:
         if self._executor is None:
             ctx = multiprocessing.get_context("forkserver")
-            # One forkserver serves every pool of the process; the first pool to start it has
-            # its modules imported there once, so its workers fork ready. "__main__" imports
-            # the main script there once instead of in every worker (as __mp_main__: a script
-            # using a pool keeps its work under `if __name__ == "__main__"`, as multiprocessing
-            # requires of any script that starts processes).
-            ctx.set_forkserver_preload(["__main__", __name__, *self.modules])
+            # One forkserver serves every pool of the process, whichever starts it first: it
+            # imports every pool's modules once, so the workers of each fork ready (a service
+            # starts its pools together at boot). "__main__" imports the main script there
+            # once instead of in every worker (as __mp_main__: a script using a pool keeps its
+            # work under `if __name__ == "__main__"`, as multiprocessing requires of any
+            # script that starts processes).
+            ctx.set_forkserver_preload(["__main__", __name__, *_POOL_MODULES])
             self._executor = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=ctx,
@@ -112,22 +123,33 @@ class LazyProcessPool:
         self._start(executor, workers)
         return executor
 
+    def workers_up(self) -> int:
+        """Workers of the pool started and ready (0 while it starts or before first use)."""
+        with self._lock:
+            return self._up
+
     def _start(self, executor: ProcessPoolExecutor, workers: int) -> None:
+        up = 0
         try:
             # Each task submitted while no worker is idle starts one more process.
-            wait([executor.submit(os.getpid) for _ in range(workers)])
+            done, _ = wait([executor.submit(os.getpid) for _ in range(workers)])
+            up = sum(1 for f in done if f.exception() is None)
         except Exception:  # noqa: S110 - a broken pool is reported by the caller's next submit
             pass
         finally:
             with self._lock:
                 if self._executor is executor:
                     self._started = executor
+                    self._up = up
+                    POOL_WORKERS.labels(self.name).set(up)
 
     def reset(self, broken: ProcessPoolExecutor) -> None:
         """Forget a pool whose worker died (killed, out of memory): the next use starts anew."""
         with self._lock:
             if self._executor is broken:
                 self._executor = self._starting = self._started = None
+                self._up = 0
+                POOL_WORKERS.labels(self.name).set(0)
         broken.shutdown(wait=False, cancel_futures=True)
 
 

@@ -21,6 +21,10 @@ from shared.migrations import upgrade_to_head
 
 TEST_SECRET = "test-internal-secret"
 PG_ADMIN_URL = os.environ.get("SMEFIN_TEST_DATABASE_URL", "")
+# Credit apps in-process and the service processes the tests start (they inherit this
+# environment) start their worker pools on first use: dozens of boots would otherwise each
+# start idle workers on a small machine. tests/credit/test_worker_prestart.py boots with it on.
+os.environ.setdefault("SMEFIN_CREDIT_PRESTART_WORKERS", "false")
 
 
 def _pg_conninfo(url: str) -> str:

@@ -13,8 +13,10 @@ from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.api import router
+from services.credit.batch_chunk import batch_pool
 from services.credit.config import CreditSettings, get_settings
 from services.credit.early_warning_api import router as early_warning_router
+from services.credit.ingest import pool as ingest_pool
 from services.credit.scoring import registry
 from services.credit.scoring_api import router as scoring_router
 from services.credit.statistics_api import router as statistics_router
@@ -56,6 +58,10 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url)
         await run_in_threadpool(ensure_champion, app)
+        if settings.prestart_workers:
+            # In the background, once the model is loaded: readiness waits for neither pool.
+            batch_pool.started(settings.batch_workers)
+            ingest_pool.prestart(settings.ingest_workers)
         yield
         app.state.engine.dispose()
 

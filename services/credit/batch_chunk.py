@@ -35,7 +35,7 @@ from shared.db import UTCDateTime, utcnow
 from shared.process_pool import LazyProcessPool, worker_engine
 
 # Workers import this module (numpy, scikit-learn, the estimators) before their first chunk.
-batch_pool = LazyProcessPool(modules=[__name__])
+batch_pool = LazyProcessPool("batch", modules=[__name__])
 
 
 @dataclass(frozen=True)

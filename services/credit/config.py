@@ -37,6 +37,10 @@ class CreditSettings(ServiceSettings):
     # Processes that read and score chunks of a batch scoring job while the job's thread
     # inserts; 0 scores in the job's thread. Default: one per CPU this process may use.
     batch_workers: int = Field(default_factory=usable_cpus)
+    # Start both pools in the background at boot, so that the first batch job and the first
+    # bulk upload do not pay for their start-up (a second or two); false starts each on first
+    # use (tests, tiny deployments that would rather not hold idle workers).
+    prestart_workers: bool = True
 
     @model_validator(mode="after")
     def _default_database(self) -> CreditSettings:

@@ -28,7 +28,7 @@ def test_workers_default_to_the_cpu_quota_of_the_container(
 
 
 def test_a_pool_reports_started_only_once_its_workers_have_imported() -> None:
-    pool = LazyProcessPool(modules=["json"])
+    pool = LazyProcessPool("test", modules=["json"])
     assert pool.started(0) is None and pool.get(0) is None
     assert pool.started(1) is None  # starting in the background: the caller goes on
     deadline = time.monotonic() + 60

@@ -29,7 +29,7 @@ from services.credit.ingest.writer import write_chunk
 from shared.process_pool import LazyProcessPool, worker_engine
 from shared.request_context import set_request_id
 
-_pool = LazyProcessPool(modules=[__name__])
+_pool = LazyProcessPool("ingest", modules=[__name__])
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ def pool(workers: int) -> ProcessPoolExecutor | None:
     """The process-wide ingest pool, every worker started (so that the first large upload does
     not pay for start-up halfway through), or None when workers is 0."""
     return _pool.ready(workers)
+
+
+def prestart(workers: int) -> None:
+    """Start the ingest pool in the background (at service boot); never waits for it."""
+    _pool.started(workers)
 
 
 # Worker-process state: the validators of recent uploads.
