@@ -17,13 +17,12 @@ from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
 
 from sqlmodel import Session
 
 from services.credit import repository
 from services.credit.ingest.parsers import CsvDecoder, NdjsonDecoder
-from services.credit.ingest.rows import COL_FIRM, COL_TXN_ID
+from services.credit.ingest.rows import COL_TXN_ID
 from services.credit.ingest.validator import RejectedRow, Validator
 from services.credit.ingest.writer import write_chunk
 from shared.process_pool import LazyProcessPool, worker_engine
@@ -142,5 +141,5 @@ def _ingest_block(
     for pos, reason in outcome.conflicts:
         result.rejected.append((validated.lines[pos], "txn_id", reason, rows[pos][COL_TXN_ID]))
     if outcome.inserted:
-        result.firm_ids = set(map(itemgetter(COL_FIRM), rows))
+        result.firm_ids = set(outcome.firm_ids)
     return result

@@ -6,7 +6,6 @@ import contextvars
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from operator import itemgetter
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -14,7 +13,7 @@ from sqlmodel import Session
 from services.credit import early_warning, repository
 from services.credit.config import CreditSettings
 from services.credit.ingest.pool import BlockResult
-from services.credit.ingest.rows import COL_FIRM, COL_TXN_ID, StoredRow
+from services.credit.ingest.rows import COL_TXN_ID, StoredRow
 from services.credit.ingest.validator import ParsedRow, Validated, Validator
 from services.credit.ingest.writer import ChunkOutcome, write_chunk
 from services.credit.schemas import IngestReport, Rejection
@@ -109,7 +108,7 @@ class Ingestor:
         self._in_flight = None
         outcome = future.result()
         if outcome.inserted:
-            self._committed(outcome.inserted, set(map(itemgetter(COL_FIRM), rows)))
+            self._committed(outcome.inserted, set(outcome.firm_ids))
         self.report.inserted += outcome.inserted
         self.report.duplicates += outcome.duplicates
         for pos, reason in outcome.conflicts:

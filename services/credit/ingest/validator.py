@@ -26,12 +26,6 @@ FIRM_CACHE_MAX = 50_000
 LOOKUP_BATCH = 500
 
 
-def _firm_ref_of(item: object) -> object:
-    if isinstance(item, RawTxn):
-        return item.firm_ref
-    return item.get("firm_ref") if isinstance(item, dict) else None
-
-
 @dataclass
 class Validated:
     """What a batch of parsed rows became."""
@@ -78,7 +72,8 @@ class Validator:
         unknown firm of a batch: a batch of known firms pays nothing)."""
         self._batch = []
         known = self._firms
-        refs = {_firm_ref_of(item) for _, item in parsed}
+        # Bulk rows only: a JSON array (dict items) always names its firm in the path.
+        refs = {item.firm_ref for _, item in parsed if isinstance(item, RawTxn)}
         wanted = sorted(r for r in refs if type(r) is str and r and r not in known)
         if not wanted:
             return

@@ -84,6 +84,8 @@ class ChunkOutcome:
     inserted: int = 0
     duplicates: int = 0
     conflicts: list[tuple[int, str]] = field(default_factory=list)
+    # Firms that received new rows (early-warning checks run on them after the commit).
+    firm_ids: list[int] = field(default_factory=list)
 
 
 _txn_id = itemgetter(COL_TXN_ID)
@@ -201,7 +203,9 @@ def _write_unique(
     for attempt in range(RETRIES):
         try:
             with writers_turn(engine):
-                fresh, dupes, conflicts = _write(engine, platform_org_id, candidates, aggregates)
+                fresh, dupes, conflicts, firm_ids = _write(
+                    engine, platform_org_id, candidates, aggregates
+                )
             break
         except DBAPIError as exc:
             # Only a concurrent upload of the same ids can get here (PostgreSQL): retrying
@@ -210,6 +214,7 @@ def _write_unique(
                 raise
             aggregates = None
     outcome.inserted = fresh
+    outcome.firm_ids = firm_ids
     outcome.duplicates += dupes
     outcome.conflicts += [(unique[i], reason) for i, reason in conflicts]
     outcome.conflicts.sort()
@@ -246,7 +251,9 @@ def _write(
     platform_org_id: str,
     rows: list[StoredRow],
     aggregates: metrics.Aggregates | None,
-) -> tuple[int, int, list[tuple[int, str]]]:
+) -> tuple[int, int, list[tuple[int, str]], list[int]]:
+    """(inserted, duplicates, conflicts by position, ids of the firms with new rows)."""
+    firm_ids = sorted(set(map(_firm_id, rows)))
     with write_session(engine) as session:
         conn = session.connection()
         dialect = dialect_of(conn)
@@ -257,7 +264,7 @@ def _write(
             if dialect.postgres:
                 # COPY and the reads below carry UTC wall-clock text.
                 cur.execute("SET LOCAL TimeZone = 'UTC'")
-            _lock_firms(dialect, cur, sorted(set(map(_firm_id, rows))))
+            _lock_firms(dialect, cur, firm_ids)
             dupes = 0
             conflicts: list[tuple[int, str]] = []
             if _try_fast(dialect, cur, rows):
@@ -282,17 +289,23 @@ def _write(
                 metrics.apply(dialect, cur, aggregates)
         finally:
             cur.close()
+        if fresh is not rows:
+            firm_ids = sorted(set(map(_firm_id, fresh)))
         if fresh:
-            _emit_ingested(session, platform_org_id, fresh, dupes, len(conflicts))
+            _emit_ingested(session, platform_org_id, firm_ids, len(fresh), dupes, len(conflicts))
         session.commit()
-    return len(fresh), dupes, conflicts
+    return len(fresh), dupes, conflicts, firm_ids
 
 
 def _emit_ingested(
-    session: Session, platform_org_id: str, fresh: list[StoredRow], dupes: int, conflicts: int
+    session: Session,
+    platform_org_id: str,
+    firm_ids: list[int],
+    inserted: int,
+    dupes: int,
+    conflicts: int,
 ) -> None:
     # The platform hears of every stored chunk, in the chunk's own transaction (outbox).
-    firm_ids = sorted(set(map(_firm_id, fresh)))
     refs = session.execute(select(col(Firm.firm_ref)).where(col(Firm.id).in_(firm_ids))).scalars()
     emit(
         session,
@@ -300,7 +313,7 @@ def _emit_ingested(
         type="transactions.ingested",
         data={
             "firm_refs": sorted(refs),
-            "inserted": len(fresh),
+            "inserted": inserted,
             "duplicates": dupes,
             "conflicts": conflicts,
         },
