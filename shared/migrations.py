@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -25,3 +26,9 @@ def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
     so two changes need no merge revision to be deployable.
     """
     command.upgrade(alembic_config(migrations_dir, database_url), "heads")
+
+
+def head_revisions(migrations_dir: Path) -> list[str]:
+    """The head revision(s) of a service's migrations, sorted (names a schema version)."""
+    script = ScriptDirectory.from_config(alembic_config(migrations_dir, "sqlite://"))
+    return sorted(script.get_heads())

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from services.credit import metric_record
 from services.credit.features import FEATURE_NAMES, compute_features
 from services.credit.generator import GeneratorParams, SimFirm, simulate
 from services.credit.models import Firm, FirmMonthMetric
@@ -119,6 +120,7 @@ def _metric_rows(firm_id: int, firm: SimFirm) -> list[dict[str, Any]]:
                 "active_day_mask": int(masks[t]),
             }
         )
+        rows[-1]["packed"] = metric_record.pack_columns(rows[-1])
     return rows
 
 

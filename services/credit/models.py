@@ -116,6 +116,9 @@ class FirmMonthMetric(CreditBase, table=True):
     top_buyer_sales_minor: int = Field(default=0, sa_type=BigInteger)
     # Bit d-1 set when the firm made a sale on day d of the month (local time).
     active_day_mask: int = Field(default=0, sa_type=BigInteger)
+    # The scoring figures above as one 64-byte record (metric_record.py), written with them:
+    # batch scoring reads these instead of formatting every column of every row.
+    packed: bytes = Field(sa_type=LargeBinary)
 
 
 class FirmMonthBuyerSet(CreditBase, table=True):

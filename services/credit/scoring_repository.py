@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, col, select
 
+from services.credit import metric_record
 from services.credit.models import (
     CreditScore,
     Firm,
@@ -92,8 +92,14 @@ def firms_between(
 
 
 METRIC_COLUMNS = 10
-_PACKED_COLUMNS = 7
-_LOW32 = (1 << 32) - 1
+# Every scoring record of the window in one value: a single text on SQLite (cast back to the
+# bytes it holds), a single bytea on PostgreSQL.
+_RECORDS_SQL = {
+    "sqlite": "SELECT CAST(group_concat(packed, '') AS BLOB) FROM firm_month_metric "
+    "WHERE firm_id BETWEEN ? AND ? AND month >= ? AND month < ?",
+    "postgresql": "SELECT string_agg(packed, ''::bytea) FROM firm_month_metric "
+    "WHERE firm_id BETWEEN %s AND %s AND month >= %s AND month < %s",
+}
 
 
 def metric_matrix(
@@ -103,98 +109,31 @@ def metric_matrix(
 
     One int64 row per metric row: firm id, month number (year x 12 + month), currency index
     (into the returned list, sorted), sales, refunds, chargebacks (minor units), distinct
-    buyers, repeat buyers, top-buyer sales (minor units), active-day mask. Read through the
-    driver's cursor, so a chunk turns into an array without per-row Python work.
+    buyers, repeat buyers, top-buyer sales (minor units), active-day mask. Read as the rows'
+    scoring records (metric_record.py) in one value, so a chunk becomes an array in C.
     """
-    params = (first_id, last_id, since_month, before_month)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if conn.dialect.name == "sqlite":
-            return _metric_matrix_sqlite(cursor, params)
-        return _metric_matrix_postgres(cursor, params)
+        cursor.execute(
+            _RECORDS_SQL[conn.dialect.name], (first_id, last_id, since_month, before_month)
+        )
+        (blob,) = cursor.fetchone()
     finally:
         cursor.close()
-
-
-# SQLite: each metric row as one fixed-width ASCII record, its month and currency as stored
-# ("2026-03", "CNY") and then seven integers in 16 hex digits (two's complement).
-_RECORD_HEX = _PACKED_COLUMNS * 16
-_RECORD = 7 + 3 + _RECORD_HEX
-_DIGIT = ord("0")
-_SQLITE_RECORDS = (
-    "SELECT group_concat(month || currency || "  # noqa: S608 - no value is formatted in
-    f"printf('{'%016X' * _PACKED_COLUMNS}', firm_id, sales_minor, refund_minor, "
-    "chargeback_minor, distinct_buyers * 4294967296 + repeat_buyers, "
-    "top_buyer_sales_minor, active_day_mask), '') FROM firm_month_metric "
-    "WHERE firm_id BETWEEN ? AND ? AND month >= ? AND month < ? GROUP BY firm_id"
-)
-
-
-def _metric_matrix_sqlite(cursor: Any, params: tuple[Any, ...]) -> tuple[np.ndarray, list[str]]:
-    # A firm's records come back as one text (far fewer Python objects than a tuple per row),
-    # and SQLite formats stored columns cheaper than it computes with them: the month number
-    # and currency index are worked out by numpy from the text, in C.
-    cursor.execute(_SQLITE_RECORDS, params)
-    text = "".join([t for (t,) in cursor.fetchall()]).encode("ascii")
-    records = np.frombuffer(text, dtype=np.uint8)
-    if records.size % _RECORD:
-        raise ValueError("firm_month_metric holds a month or currency of an unexpected width")
-    records = records.reshape(-1, _RECORD)
-    digits = records[:, :7].astype(np.int64) - _DIGIT  # "YYYY-MM"
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    codes = np.ascontiguousarray(records[:, 7:10]).view("S3").ravel()
-    names, index = np.unique(codes, return_inverse=True)
-    hexed = bytes.fromhex(records[:, 10:].tobytes().decode("ascii"))
-    values = np.frombuffer(hexed, dtype=">i8").astype(np.int64).reshape(-1, _PACKED_COLUMNS)
-    out = np.empty((len(values), METRIC_COLUMNS), dtype=np.int64)
-    out[:, 0] = values[:, 0]
-    out[:, 1] = year * 12 + digits[:, 5] * 10 + digits[:, 6]
+    records = metric_record.unpack(bytes(blob or b""))
+    names, index = np.unique(records["currency"], return_inverse=True)
+    out = np.empty((len(records), METRIC_COLUMNS), dtype=np.int64)
+    out[:, 0] = records["firm_id"]
+    out[:, 1] = records["month"]
     out[:, 2] = index.ravel()
-    out[:, 3:6] = values[:, 1:4]
-    out[:, 6] = values[:, 4] >> 32
-    out[:, 7] = values[:, 4] & _LOW32
-    out[:, 8] = values[:, 5]
-    out[:, 9] = values[:, 6]
-    return out, [name.decode() for name in names]
-
-
-def _metric_matrix_postgres(cursor: Any, params: tuple[Any, ...]) -> tuple[np.ndarray, list[str]]:
-    where = "WHERE firm_id BETWEEN %s AND %s AND month >= %s AND month < %s"
-    cursor.execute(f"SELECT DISTINCT currency FROM firm_month_metric {where}", params)  # noqa: S608
-    currencies = sorted(str(r[0]) for r in cursor.fetchall())
-    if not currencies:
-        return np.zeros((0, METRIC_COLUMNS), dtype=np.int64), []
-    since_month = params[2]
-    since = int(since_month[:4]) * 12 + int(since_month[5:7])
-    month = "CAST(substr(month, 1, 4) AS INTEGER) * 12 + CAST(substr(month, 6, 2) AS INTEGER)"
-    # Only placeholders are formatted into the SQL; every value is a bound parameter.
-    case = " ".join(f"WHEN %s THEN {i}" for i in range(len(currencies)))
-    # Most of a read is the driver making a Python int of every value: small values travel
-    # in pairs. Month (offset in the window) and currency take the high 32 bits of the day
-    # mask (31 days); repeat buyers the low 32 bits of distinct buyers (both counts of buyers
-    # in one month, far below 2^31).
-    cursor.execute(
-        f"SELECT firm_id, (({month} - %s) * 65536 + CASE currency {case} END) * 4294967296 "  # noqa: S608
-        "+ active_day_mask, sales_minor, refund_minor, chargeback_minor, "
-        "distinct_buyers * 4294967296 + repeat_buyers, top_buyer_sales_minor "
-        f"FROM firm_month_metric {where}",
-        (since, *currencies, *params),
-    )
-    rows = cursor.fetchall()
-    # Flattened in C: no intermediate array of Python tuples.
-    packed = np.fromiter(
-        itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * _PACKED_COLUMNS
-    ).reshape(-1, _PACKED_COLUMNS)
-    out = np.empty((len(packed), METRIC_COLUMNS), dtype=np.int64)
-    out[:, 0] = packed[:, 0]
-    out[:, 1] = (packed[:, 1] >> 48) + since
-    out[:, 2] = (packed[:, 1] >> 32) & 0xFFFF
-    out[:, 3:6] = packed[:, 2:5]
-    out[:, 6] = packed[:, 5] >> 32
-    out[:, 7] = packed[:, 5] & _LOW32
-    out[:, 8] = packed[:, 6]
-    out[:, 9] = packed[:, 1] & _LOW32
-    return out, currencies
+    out[:, 3] = records["sales"]
+    out[:, 4] = records["refunds"]
+    out[:, 5] = records["chargebacks"]
+    out[:, 6] = records["distinct_buyers"]
+    out[:, 7] = records["repeat_buyers"]
+    out[:, 8] = records["top_buyer_sales"]
+    out[:, 9] = records["active_day_mask"]
+    return out, [name.decode("ascii") for name in names]
 
 
 SCORE_COLUMNS = (

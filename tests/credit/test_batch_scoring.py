@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.cli.generate import load_into_database
-from services.credit import batch_service, repository, scoring_service, service
+from services.credit import batch_service, metric_record, repository, scoring_service, service
 from services.credit.batch_chunk import batch_pool, panel_from_matrix
 from services.credit.config import CreditSettings
 from services.credit.features import compute_features, month_key, months_back
@@ -81,20 +81,19 @@ def test_batch_features_equal_single_firm_features(credit_settings: CreditSettin
     # Firm 2 also sells in USD, more than in CNY: its features must be read in USD alone.
     with Session(engine) as session:
         for i, month in enumerate(months_back(as_of_month, 10)):
-            session.add(
-                FirmMonthMetric(
-                    firm_id=2,
-                    month=month,
-                    currency="USD",
-                    sales_minor=10_000_000 + i * 100_000,
-                    sales_count=50,
-                    refund_minor=12_345,
-                    distinct_buyers=20 + i,
-                    repeat_buyers=3,
-                    top_buyer_sales_minor=2_000_000,
-                    active_day_mask=0b1011,
-                )
-            )
+            figures = {
+                "firm_id": 2,
+                "month": month,
+                "currency": "USD",
+                "sales_minor": 10_000_000 + i * 100_000,
+                "sales_count": 50,
+                "refund_minor": 12_345,
+                "distinct_buyers": 20 + i,
+                "repeat_buyers": 3,
+                "top_buyer_sales_minor": 2_000_000,
+                "active_day_mask": 0b1011,
+            }
+            session.add(FirmMonthMetric(**figures, packed=metric_record.pack_columns(figures)))
         session.commit()
     with engine.begin() as conn:
         from services.credit import scoring_repository as repo

@@ -40,7 +40,7 @@ from services.credit.scoring.estimators import CHAMPION_KIND
 from services.credit.scoring.training import fit_kinds, generated_training_set
 from shared.db import make_engine
 from shared.internal_auth import PRINCIPAL_HEADER, Principal, sign_principal
-from shared.migrations import upgrade_to_head
+from shared.migrations import head_revisions, upgrade_to_head
 from shared.settings import VAR_DIR
 
 CACHE = VAR_DIR / "bench" / "cache"
@@ -106,7 +106,9 @@ def _latency_rows(bench: BenchStack, quick: bool) -> list[Row]:
 def _batch_template(n: int) -> Path:
     """A migrated credit database with n generated firms and their metrics (built once)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"credit-batch-{n}-{SEED}-{default_end_month()}.db"
+    # Named by its schema too: a template of an older schema is rebuilt, not migrated.
+    schema = "+".join(head_revisions(MIGRATIONS["credit"]))
+    path = CACHE / f"credit-batch-{n}-{SEED}-{default_end_month()}-{schema}.db"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.credit import metric_record
 from services.credit.ingest import buyer_sets
 from services.credit.ingest.buyer_sets import BuyerSet, Totals
 from services.credit.ingest.rows import (
@@ -168,6 +169,20 @@ def apply(dialect: Dialect, cur: Any, aggregates: Aggregates) -> None:
         cur,
         "firm_month_metric",
         ["firm_id", "month", "currency"],
-        list(METRIC_COLUMNS),
-        [(*key, *figures) for key, figures in months.items()],
+        [*METRIC_COLUMNS, "packed"],
+        [(*key, *figures, _record(key, figures)) for key, figures in months.items()],
+    )
+
+
+def _record(key: MonthKey, figures: list[int]) -> bytes:
+    # The row's scoring record is rewritten with its figures, so the two never disagree.
+    return metric_record.pack(
+        *key,
+        figures[SUM_AT["sale"]],
+        figures[SUM_AT["refund"]],
+        figures[SUM_AT["chargeback"]],
+        figures[TOP],
+        figures[DISTINCT],
+        figures[REPEAT],
+        figures[MASK],
     )

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.credit import metric_record
 from services.credit.ingest.metrics import METRIC_COLUMNS
 from services.credit.models import FirmMonthMetric, SalesTransaction
 
@@ -70,10 +71,45 @@ def stored(engine: Engine, firm_id: int) -> MonthFigures:
     return {(r.month, r.currency): {c: int(getattr(r, c)) for c in METRIC_COLUMNS} for r in rows}
 
 
-def disagreements(engine: Engine, firm_id: int) -> list[str]:
-    """Human-readable differences between stored metrics and the raw rows (empty when in step)."""
-    raw, kept = from_raw(engine, firm_id), stored(engine, firm_id)
+# Scoring record field -> the column it copies.
+RECORD_FIELDS = {
+    "sales": "sales_minor",
+    "refunds": "refund_minor",
+    "chargebacks": "chargeback_minor",
+    "top_buyer_sales": "top_buyer_sales_minor",
+    "distinct_buyers": "distinct_buyers",
+    "repeat_buyers": "repeat_buyers",
+    "active_day_mask": "active_day_mask",
+}
+
+
+def record_disagreements(engine: Engine, firm_id: int) -> list[str]:
+    """Metric rows whose scoring record (as batch scoring decodes it) differs from their columns."""
+    m = FirmMonthMetric.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        rows: list[Any] = list(session.execute(select(m).where(m.c.firm_id == firm_id)))
     problems = []
+    for r in rows:
+        (record,) = metric_record.unpack(bytes(r.packed))
+        expected = {
+            "firm_id": r.firm_id,
+            "month": metric_record.month_number(r.month),
+            "currency": r.currency.encode("ascii"),
+            **{field: int(getattr(r, column)) for field, column in RECORD_FIELDS.items()},
+        }
+        found = {name: record[name].item() for name in expected}
+        if found != expected:
+            problems.append(
+                f"firm {firm_id} {(r.month, r.currency)}: record {found} columns {expected}"
+            )
+    return problems
+
+
+def disagreements(engine: Engine, firm_id: int) -> list[str]:
+    """Human-readable differences between stored metrics and the raw rows, and between each
+    row's columns and its scoring record (empty when in step)."""
+    raw, kept = from_raw(engine, firm_id), stored(engine, firm_id)
+    problems = record_disagreements(engine, firm_id)
     for key in sorted(set(raw) | set(kept)):
         a, b = raw.get(key), kept.get(key)
         if a != b:
