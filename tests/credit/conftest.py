@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from services.credit.app import create_app
@@ -61,3 +62,17 @@ def txn(txn_id: str, **over: object) -> dict[str, object]:
     }
     row.update(over)
     return row
+
+
+def insert_bare_firms(conn: sa.Connection, firm_ids: Iterable[int]) -> None:
+    """Firms of platform 'p' straight in SQL, for tests of migrations (no app, any schema)."""
+    for firm_id in firm_ids:
+        conn.execute(
+            sa.text(
+                "INSERT INTO firm (id, platform_org_id, firm_ref, industry, region_code, "
+                "size_class, size_table_version, timezone, created_at, updated_at, "
+                "metrics_version) VALUES (:id, 'p', :ref, 'retail', '330106', 'micro', "
+                "'v', 'Asia/Shanghai', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0)"
+            ),
+            {"id": firm_id, "ref": f"f{firm_id}"},
+        )

@@ -11,6 +11,7 @@ from services.cli.stack import MIGRATIONS
 from services.credit.ingest import buyer_sets
 from shared.db import make_engine
 from shared.migrations import alembic_config, upgrade_to_head
+from tests.credit.conftest import insert_bare_firms
 
 BUYERS = [
     (1, "2026-01", "CNY", "0" * 31 + "1", 1_000, 1),
@@ -33,16 +34,7 @@ def test_buyer_rows_are_packed_and_unpacked_exactly(make_database: Callable[[str
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            for firm_id in (1, 2):
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO firm (id, platform_org_id, firm_ref, industry, region_code, "
-                        "size_class, size_table_version, timezone, created_at, updated_at, "
-                        "metrics_version) VALUES (:id, 'p', :ref, 'retail', '330106', 'micro', "
-                        "'v', 'Asia/Shanghai', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0)"
-                    ),
-                    {"id": firm_id, "ref": f"f{firm_id}"},
-                )
+            insert_bare_firms(conn, (1, 2))
             conn.execute(
                 sa.text("INSERT INTO firm_month_buyer VALUES (:f, :m, :c, :b, :s, :o)"),
                 [dict(zip("fmcbso", row, strict=True)) for row in BUYERS],

@@ -15,6 +15,7 @@ from services.credit import metric_record
 from services.credit.ingest.recompute import record_disagreements
 from shared.db import make_engine
 from shared.migrations import alembic_config, upgrade_to_head
+from tests.credit.conftest import insert_bare_firms
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 COUNT = st.integers(0, 2**31 - 1)
@@ -66,16 +67,7 @@ METRICS = [
 
 def _insert(conn: sa.Connection, with_records: bool) -> None:
     """Firms 1 and 2 and METRICS, straight in SQL (with_records: the head schema's column)."""
-    for firm_id in (1, 2):
-        conn.execute(
-            sa.text(
-                "INSERT INTO firm (id, platform_org_id, firm_ref, industry, region_code, "
-                "size_class, size_table_version, timezone, created_at, updated_at, "
-                "metrics_version) VALUES (:id, 'p', :ref, 'retail', '330106', 'micro', "
-                "'v', 'Asia/Shanghai', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0)"
-            ),
-            {"id": firm_id, "ref": f"f{firm_id}"},
-        )
+    insert_bare_firms(conn, (1, 2))
     record = ", packed" if with_records else ""
     conn.execute(
         sa.text(
