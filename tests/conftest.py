@@ -27,6 +27,20 @@ PG_ADMIN_URL = os.environ.get("SMEFIN_TEST_DATABASE_URL", "")
 os.environ.setdefault("SMEFIN_CREDIT_PRESTART_WORKERS", "false")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, skip tests marked backend_free: what they check cannot depend on
+    the database (pure functions, documents, manifests), and the SQLite pass already ran them."""
+    if not PG_ADMIN_URL:
+        return
+    skip = pytest.mark.skip(reason="touches no database: run once, in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("backend_free") is None:
+            continue
+        if "make_database" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} is marked backend_free but uses a database")
+        item.add_marker(skip)
+
+
 def _pg_conninfo(url: str) -> str:
     u = make_url(url)
     host, port = u.host or "127.0.0.1", u.port or 5432

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.credit.ingest.rows import BuyerHasher
+
+pytestmark = pytest.mark.backend_free
 
 
 @settings(max_examples=300, deadline=None)

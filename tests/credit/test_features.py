@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from services.credit.features import (
     FEATURE_NAMES,
@@ -17,6 +18,8 @@ from services.credit.features import (
     features_as_of,
 )
 from services.credit.generator import GeneratorParams, simulate
+
+pytestmark = pytest.mark.backend_free
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "features.md"
 

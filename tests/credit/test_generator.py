@@ -16,6 +16,8 @@ from services.credit.generator import (
     simulate,
 )
 
+pytestmark = pytest.mark.backend_free
+
 SMALL = GeneratorParams(median_monthly_sales=3_000.0)
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from services.credit.reference import classify_size, industries, uscc_problem
 
+pytestmark = pytest.mark.backend_free
+
 
 @pytest.mark.parametrize("code", ["914403001922038216", "91310110666007217T"])
 def test_valid_uscc(code: str) -> None:

@@ -33,6 +33,8 @@ from services.credit.scoring.scale import (
 from services.credit.scoring.scorecard import Scorecard
 from services.credit.scoring.training import TrainingSet, fit_kinds, generated_training_set
 
+pytestmark = pytest.mark.backend_free
+
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 

@@ -11,6 +11,8 @@ import yaml
 from tests.deploy.conftest import DEPLOY, SERVICES
 from tests.deploy.env_names import SECRET_ENV, known_env_names
 
+pytestmark = pytest.mark.backend_free
+
 COMPOSE = DEPLOY / "compose.yaml"
 REQUIRED_VAR = re.compile(r"\$\{(\w+):\?[^}]*\}")
 

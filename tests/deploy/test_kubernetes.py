@@ -10,6 +10,8 @@ import pytest
 from tests.deploy.conftest import K8S, KUSTOMIZATIONS, SERVICES, by_kind
 from tests.deploy.env_names import SECRET_ENV, known_env_names
 
+pytestmark = pytest.mark.backend_free
+
 # The oldest Kubernetes minor we support; kubernetes-validate ships its schemas offline.
 KUBERNETES_VERSIONS = ("1.30", "1.32")
 NAMES = [str(p.relative_to(K8S)) for p in KUSTOMIZATIONS]

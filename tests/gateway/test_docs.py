@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services.gateway.scopes import scope_table_markdown
+
+pytestmark = pytest.mark.backend_free
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from services.gateway.config import GatewaySettings
 from services.gateway.webhooks import _backoff, new_secret, sign, signature_header
+
+pytestmark = pytest.mark.backend_free
 
 
 def test_signature_matches_the_standard_webhooks_example() -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from services.matching.pricing import all_in_costs, annual_rate_for, monthly_payment, quote
 
+pytestmark = pytest.mark.backend_free
+
 
 def test_no_fees_all_in_is_compounded_nominal_rate() -> None:
     q = quote(

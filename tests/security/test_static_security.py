@@ -9,6 +9,10 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.backend_free
+
 ROOT = Path(__file__).resolve().parents[2]
 # flake8-bandit codes are S and digits (SIM is another plugin).
 BANDIT = re.compile(r"^S\d")

@@ -5,6 +5,8 @@ import pytest
 from shared.errors import Unauthorized
 from shared.internal_auth import Principal, sign_principal, verify_principal
 
+pytestmark = pytest.mark.backend_free
+
 P = Principal("org_1", "platform", frozenset({"firms:read"}), "key1")
 
 

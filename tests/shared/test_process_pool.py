@@ -11,6 +11,8 @@ import pytest
 from shared import process_pool
 from shared.process_pool import LazyProcessPool, usable_cpus
 
+pytestmark = pytest.mark.backend_free
+
 
 @pytest.mark.parametrize(
     ("cpu_max", "expected"),

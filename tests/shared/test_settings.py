@@ -6,6 +6,8 @@ from pydantic import ValidationError
 from services.credit.config import CreditSettings
 from services.gateway.config import GatewaySettings
 
+pytestmark = pytest.mark.backend_free
+
 
 def test_development_accepts_defaults() -> None:
     assert CreditSettings(env="development").internal_secret.get_secret_value()

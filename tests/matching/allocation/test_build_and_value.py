@@ -18,6 +18,8 @@ from services.matching.allocation import (
     fen,
 )
 
+pytestmark = pytest.mark.backend_free
+
 
 def test_build_converts_money_and_keeps_offer_order() -> None:
     instance = build_instance(

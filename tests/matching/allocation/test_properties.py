@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from services.matching.allocation import Instance, Objective, solve, verify
 from tests.matching.allocation.small import brute_force, feasible, small_instances
 
+pytestmark = pytest.mark.backend_free
+
 BOUNDED = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

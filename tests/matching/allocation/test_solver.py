@@ -32,6 +32,8 @@ from services.matching.allocation.report import (
 )
 from services.matching.allocation.resources import build_resources
 
+pytestmark = pytest.mark.backend_free
+
 SMALL = GeneratorConfig(n_apps=2_000)
 
 

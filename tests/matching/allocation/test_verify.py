@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 
 from services.matching.allocation import (
     ApplicationRow,
@@ -14,6 +15,8 @@ from services.matching.allocation import (
     build_instance,
     verify,
 )
+
+pytestmark = pytest.mark.backend_free
 
 
 def _two_apps(lender: Lender, guarantors: list[Guarantor], guarantor_id: str | None = None):
