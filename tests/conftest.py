@@ -27,6 +27,11 @@ PG_ADMIN_URL = os.environ.get("SMEFIN_TEST_DATABASE_URL", "")
 os.environ.setdefault("SMEFIN_CREDIT_PRESTART_WORKERS", "false")
 
 
+# Fixtures that reach a database, Redis or service processes (those built on make_database
+# count through it: fixturenames holds a test's whole fixture closure).
+BACKEND_FIXTURES = frozenset({"make_database", "live_stack", "services_stack", "redis_prefix"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the PostgreSQL pass, skip tests marked backend_free: what they check cannot depend on
     the database (pure functions, documents, manifests), and the SQLite pass already ran them."""
@@ -36,8 +41,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("backend_free") is None:
             continue
-        if "make_database" in getattr(item, "fixturenames", ()):
-            raise pytest.UsageError(f"{item.nodeid} is marked backend_free but uses a database")
+        backends = BACKEND_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if backends:
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked backend_free but uses {', '.join(sorted(backends))}"
+            )
         item.add_marker(skip)
 
 

@@ -117,8 +117,10 @@ class FirmMonthMetric(CreditBase, table=True):
     # Bit d-1 set when the firm made a sale on day d of the month (local time).
     active_day_mask: int = Field(default=0, sa_type=BigInteger)
     # The scoring figures above as one 64-byte record (metric_record.py), written with them:
-    # batch scoring reads these instead of formatting every column of every row.
-    packed: bytes = Field(sa_type=LargeBinary)
+    # batch scoring reads these instead of formatting every column of every row. NULL: not
+    # written (a writer of an older release, or figures changed without it: a trigger of
+    # migration 0701 clears it then); the reader packs such rows from their columns.
+    packed: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class FirmMonthBuyerSet(CreditBase, table=True):

@@ -92,13 +92,24 @@ def firms_between(
 
 
 METRIC_COLUMNS = 10
-# Every scoring record of the window in one value: a single text on SQLite (cast back to the
-# bytes it holds), a single bytea on PostgreSQL.
+# Every scoring record of the window in one value (a single text on SQLite, cast back to the
+# bytes it holds; a single bytea on PostgreSQL), and how many rows have none.
 _RECORDS_SQL = {
-    "sqlite": "SELECT CAST(group_concat(packed, '') AS BLOB) FROM firm_month_metric "
-    "WHERE firm_id BETWEEN ? AND ? AND month >= ? AND month < ?",
-    "postgresql": "SELECT string_agg(packed, ''::bytea) FROM firm_month_metric "
-    "WHERE firm_id BETWEEN %s AND %s AND month >= %s AND month < %s",
+    "sqlite": "SELECT CAST(group_concat(packed, '') AS BLOB), count(*) - count(packed) "
+    "FROM firm_month_metric WHERE firm_id BETWEEN ? AND ? AND month >= ? AND month < ?",
+    "postgresql": "SELECT string_agg(packed, ''::bytea), count(*) - count(packed) "
+    "FROM firm_month_metric WHERE firm_id BETWEEN %s AND %s AND month >= %s AND month < %s",
+}
+# The rows without a record, with the figures it would hold, in metric_record.pack's order.
+_UNPACKED_SQL = {
+    "sqlite": "SELECT firm_id, month, currency, sales_minor, refund_minor, chargeback_minor, "
+    "top_buyer_sales_minor, distinct_buyers, repeat_buyers, active_day_mask "
+    "FROM firm_month_metric WHERE firm_id BETWEEN ? AND ? AND month >= ? AND month < ? "
+    "AND packed IS NULL",
+    "postgresql": "SELECT firm_id, month, currency, sales_minor, refund_minor, chargeback_minor, "
+    "top_buyer_sales_minor, distinct_buyers, repeat_buyers, active_day_mask "
+    "FROM firm_month_metric WHERE firm_id BETWEEN %s AND %s AND month >= %s AND month < %s "
+    "AND packed IS NULL",
 }
 
 
@@ -110,17 +121,21 @@ def metric_matrix(
     One int64 row per metric row: firm id, month number (year x 12 + month), currency index
     (into the returned list, sorted), sales, refunds, chargebacks (minor units), distinct
     buyers, repeat buyers, top-buyer sales (minor units), active-day mask. Read as the rows'
-    scoring records (metric_record.py) in one value, so a chunk becomes an array in C.
+    scoring records (metric_record.py) in one value, so a chunk becomes an array in C; a row
+    without its record (written by an older release) is packed here from its columns.
     """
+    params = (first_id, last_id, since_month, before_month)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(
-            _RECORDS_SQL[conn.dialect.name], (first_id, last_id, since_month, before_month)
-        )
-        (blob,) = cursor.fetchone()
+        cursor.execute(_RECORDS_SQL[conn.dialect.name], params)
+        blob, unpacked = cursor.fetchone()
+        parts = [bytes(blob or b"")]
+        if unpacked:
+            cursor.execute(_UNPACKED_SQL[conn.dialect.name], params)
+            parts += [metric_record.pack(*row) for row in cursor.fetchall()]
     finally:
         cursor.close()
-    records = metric_record.unpack(bytes(blob or b""))
+    records = metric_record.unpack(b"".join(parts))
     names, index = np.unique(records["currency"], return_inverse=True)
     out = np.empty((len(records), METRIC_COLUMNS), dtype=np.int64)
     out[:, 0] = records["firm_id"]

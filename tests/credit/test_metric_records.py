@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.cli.stack import MIGRATIONS
-from services.credit import metric_record
+from services.credit import metric_record, scoring_repository
 from services.credit.ingest.recompute import record_disagreements
 from shared.db import make_engine
 from shared.migrations import alembic_config, upgrade_to_head
@@ -65,6 +66,9 @@ METRICS = [
 ]
 
 
+FIELDS = ("f", "m", "c", "s", "r", "cb", "top", "d", "rep", "mask")
+
+
 def _insert(conn: sa.Connection, with_records: bool) -> None:
     """Firms 1 and 2 and METRICS, straight in SQL (with_records: the head schema's column)."""
     insert_bare_firms(conn, (1, 2))
@@ -79,11 +83,7 @@ def _insert(conn: sa.Connection, with_records: bool) -> None:
         ),
         [
             {
-                **dict(
-                    zip(
-                        ("f", "m", "c", "s", "r", "cb", "top", "d", "rep", "mask"), row, strict=True
-                    )
-                ),
+                **dict(zip(FIELDS, row, strict=True)),
                 "packed": metric_record.pack(*row),
             }
             for row in METRICS
@@ -112,14 +112,75 @@ def test_migration_0701_gives_existing_rows_their_records(
             }
         assert packed == {(f, m, c): metric_record.pack(f, m, c, *fig) for f, m, c, *fig in METRICS}
         assert record_disagreements(engine, 1) == [] and record_disagreements(engine, 2) == []
-        # The column is required from now on: a writer that leaves it out fails loudly.
-        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-            conn.execute(sa.text("UPDATE firm_month_metric SET packed = NULL"))
         engine.dispose()
         command.downgrade(cfg, "0601")
         with engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("firm_month_metric")}
         assert "packed" not in columns and "sales_minor" in columns
+    finally:
+        engine.dispose()
+
+
+def _matrix(engine: sa.Engine, firm_ids: tuple[int, int]) -> dict[tuple[int, int, str], list[int]]:
+    """What batch scoring reads of the firms, by (firm, month number, currency)."""
+    with engine.connect() as conn:
+        rows, currencies = scoring_repository.metric_matrix(conn, *firm_ids, "2000-01", "2100-01")
+    return {(int(r[0]), int(r[1]), currencies[r[2]]): [int(v) for v in r[3:]] for r in rows}
+
+
+def _expected(metrics: list[tuple[Any, ...]]) -> dict[tuple[int, int, str], list[int]]:
+    # metric_matrix's column order: sales, refunds, chargebacks, distinct, repeat, top, mask.
+    return {
+        (f, metric_record.month_number(m), c): [s, r, cb, d, rep, top, mask]
+        for f, m, c, s, r, cb, top, d, rep, mask in metrics
+    }
+
+
+def test_rows_written_by_an_older_release_are_read_from_their_columns(
+    make_database: Callable[[str], str],
+) -> None:
+    engine = make_engine(make_database("credit"))
+    try:
+        with engine.begin() as conn:
+            _insert(conn, with_records=True)
+        assert _matrix(engine, (1, 2)) == _expected(METRICS)
+        # An older credit pod, mid rolling update: its upsert writes the figures and no record
+        # (new rows get none; changed rows keep the old one, until the trigger clears it).
+        later = [
+            (1, "2026-02", "USD", 500, 1, 99, 400, 2, 1, 0b111),  # changed figures
+            (2, "2026-01", "JPY", 7, 0, 0, 7, 1, 0, 1),  # a new row
+        ]
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO firm_month_metric (firm_id, month, currency, sales_minor, "
+                    "sales_count, refund_minor, refund_count, chargeback_minor, "
+                    "chargeback_count, payout_minor, payout_count, fee_minor, fee_count, "
+                    "top_buyer_sales_minor, distinct_buyers, repeat_buyers, active_day_mask) "
+                    "VALUES (:f, :m, :c, :s, 1, :r, 0, :cb, 0, 0, 0, 0, 0, :top, :d, :rep, :mask) "
+                    "ON CONFLICT (firm_id, month, currency) DO UPDATE SET "
+                    "sales_minor = excluded.sales_minor, refund_minor = excluded.refund_minor, "
+                    "chargeback_minor = excluded.chargeback_minor, "
+                    "top_buyer_sales_minor = excluded.top_buyer_sales_minor, "
+                    "distinct_buyers = excluded.distinct_buyers, "
+                    "repeat_buyers = excluded.repeat_buyers, "
+                    "active_day_mask = excluded.active_day_mask"
+                ),
+                [dict(zip(FIELDS, row, strict=True)) for row in later],
+            )
+        with engine.connect() as conn:
+            without = conn.execute(
+                sa.text("SELECT firm_id, month FROM firm_month_metric WHERE packed IS NULL")
+            ).all()
+        assert sorted(tuple(r) for r in without) == [(1, "2026-02"), (2, "2026-01")]
+        assert _matrix(engine, (1, 2)) == _expected([METRICS[0], METRICS[2], *later])
+        # A figure rewritten to the same value leaves the record alone.
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE firm_month_metric SET sales_minor = sales_minor"))
+            kept = conn.execute(
+                sa.text("SELECT count(*) FROM firm_month_metric WHERE packed IS NOT NULL")
+            ).scalar_one()
+        assert kept == 2
     finally:
         engine.dispose()
 
@@ -132,12 +193,12 @@ def test_a_record_out_of_step_with_its_columns_is_reported(
         with engine.begin() as conn:
             _insert(conn, with_records=True)
         assert record_disagreements(engine, 1) == []
+        # A record written wrong (figures untouched, so nothing clears it) is caught.
+        wrong = metric_record.pack(1, "2026-02", "USD", 100, 0, 99, 99, 1, 0, 1 << 30)
         with engine.begin() as conn:
             conn.execute(
-                sa.text(
-                    "UPDATE firm_month_metric SET sales_minor = sales_minor + 1 "
-                    "WHERE month = '2026-02'"
-                )
+                sa.text("UPDATE firm_month_metric SET packed = :p WHERE month = '2026-02'"),
+                {"p": wrong},
             )
         (problem,) = record_disagreements(engine, 1)
         assert "2026-02" in problem and "USD" in problem

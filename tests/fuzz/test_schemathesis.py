@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,21 +75,27 @@ def _command(live: LiveStack, key: str) -> list[str]:
 def test_gateway_openapi_holds_under_fuzzing(live_stack: LiveStack, tmp_path: Path) -> None:
     # The four roles fuzz the same stack at once: each run is a client of its own, as real
     # clients are, and the whole takes one time budget instead of four.
-    runs = {}
-    for role, key in _keys(live_stack).items():
-        report = (tmp_path / f"{role}.txt").open("w")
-        runs[role] = (
-            subprocess.Popen(_command(live_stack, key), stdout=report, stderr=subprocess.STDOUT),
-            report,
-        )
-    failures = []
-    for role, (run, report) in runs.items():
-        try:
-            code = run.wait(timeout=MAX_TIME_S * 4 + 120)
-        finally:
+    keys = _keys(live_stack)
+    deadline = time.monotonic() + MAX_TIME_S * 4 + 120
+    runs: dict[str, subprocess.Popen[bytes]] = {}
+    reports = {role: tmp_path / f"{role}.txt" for role in keys}
+    try:
+        for role, key in keys.items():
+            with reports[role].open("wb") as report:
+                runs[role] = subprocess.Popen(
+                    _command(live_stack, key), stdout=report, stderr=subprocess.STDOUT
+                )
+        codes = {
+            role: run.wait(timeout=max(1.0, deadline - time.monotonic()))
+            for role, run in runs.items()
+        }
+    finally:
+        for run in runs.values():  # a run past the deadline, or left by a failure above
             run.kill()
-            report.close()
-        text = (tmp_path / f"{role}.txt").read_text()
+            run.wait()
+    failures = []
+    for role, code in codes.items():
+        text = reports[role].read_text()
         summary = [line for line in text.splitlines() if " generated," in line]
         print(f"{role}: {summary[-1].strip() if summary else 'no summary'}")
         if code != 0:

@@ -84,12 +84,15 @@ RECORD_FIELDS = {
 
 
 def record_disagreements(engine: Engine, firm_id: int) -> list[str]:
-    """Metric rows whose scoring record (as batch scoring decodes it) differs from their columns."""
+    """Metric rows whose scoring record (as batch scoring decodes it) differs from their columns
+    (a row without a record is read from its columns, so it cannot differ)."""
     m = FirmMonthMetric.__table__  # type: ignore[attr-defined]
     with Session(engine) as session:
         rows: list[Any] = list(session.execute(select(m).where(m.c.firm_id == firm_id)))
     problems = []
     for r in rows:
+        if r.packed is None:
+            continue
         (record,) = metric_record.unpack(bytes(r.packed))
         expected = {
             "firm_id": r.firm_id,
