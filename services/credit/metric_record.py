@@ -40,6 +40,18 @@ DTYPE = np.dtype(
 )
 
 
+# Record field -> the firm_month_metric column it copies, in pack's order after the key.
+FIELD_COLUMNS = {
+    "sales": "sales_minor",
+    "refunds": "refund_minor",
+    "chargebacks": "chargeback_minor",
+    "top_buyer_sales": "top_buyer_sales_minor",
+    "distinct_buyers": "distinct_buyers",
+    "repeat_buyers": "repeat_buyers",
+    "active_day_mask": "active_day_mask",
+}
+
+
 def month_number(month: str) -> int:
     """'YYYY-MM' as year x 12 + month."""
     return int(month[:4]) * 12 + int(month[5:7])
@@ -78,18 +90,7 @@ def pack_columns(row: Mapping[str, Any]) -> bytes:
         row["firm_id"],
         row["month"],
         row["currency"],
-        *(
-            int(row.get(name) or 0)
-            for name in (
-                "sales_minor",
-                "refund_minor",
-                "chargeback_minor",
-                "top_buyer_sales_minor",
-                "distinct_buyers",
-                "repeat_buyers",
-                "active_day_mask",
-            )
-        ),
+        *(int(row.get(column) or 0) for column in FIELD_COLUMNS.values()),
     )
 
 

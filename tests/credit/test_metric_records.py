@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -136,71 +136,67 @@ def _expected(metrics: list[tuple[Any, ...]]) -> dict[tuple[int, int, str], list
     }
 
 
-def test_rows_written_by_an_older_release_are_read_from_their_columns(
-    make_database: Callable[[str], str],
-) -> None:
+@pytest.fixture
+def engine(make_database: Callable[[str], str]) -> Iterator[sa.Engine]:
+    """A credit database at head holding firms 1 and 2 and METRICS, with their records."""
     engine = make_engine(make_database("credit"))
     try:
         with engine.begin() as conn:
             _insert(conn, with_records=True)
-        assert _matrix(engine, (1, 2)) == _expected(METRICS)
-        # An older credit pod, mid rolling update: its upsert writes the figures and no record
-        # (new rows get none; changed rows keep the old one, until the trigger clears it).
-        later = [
-            (1, "2026-02", "USD", 500, 1, 99, 400, 2, 1, 0b111),  # changed figures
-            (2, "2026-01", "JPY", 7, 0, 0, 7, 1, 0, 1),  # a new row
-        ]
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO firm_month_metric (firm_id, month, currency, sales_minor, "
-                    "sales_count, refund_minor, refund_count, chargeback_minor, "
-                    "chargeback_count, payout_minor, payout_count, fee_minor, fee_count, "
-                    "top_buyer_sales_minor, distinct_buyers, repeat_buyers, active_day_mask) "
-                    "VALUES (:f, :m, :c, :s, 1, :r, 0, :cb, 0, 0, 0, 0, 0, :top, :d, :rep, :mask) "
-                    "ON CONFLICT (firm_id, month, currency) DO UPDATE SET "
-                    "sales_minor = excluded.sales_minor, refund_minor = excluded.refund_minor, "
-                    "chargeback_minor = excluded.chargeback_minor, "
-                    "top_buyer_sales_minor = excluded.top_buyer_sales_minor, "
-                    "distinct_buyers = excluded.distinct_buyers, "
-                    "repeat_buyers = excluded.repeat_buyers, "
-                    "active_day_mask = excluded.active_day_mask"
-                ),
-                [dict(zip(FIELDS, row, strict=True)) for row in later],
-            )
-        with engine.connect() as conn:
-            without = conn.execute(
-                sa.text("SELECT firm_id, month FROM firm_month_metric WHERE packed IS NULL")
-            ).all()
-        assert sorted(tuple(r) for r in without) == [(1, "2026-02"), (2, "2026-01")]
-        assert _matrix(engine, (1, 2)) == _expected([METRICS[0], METRICS[2], *later])
-        # A figure rewritten to the same value leaves the record alone.
-        with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE firm_month_metric SET sales_minor = sales_minor"))
-            kept = conn.execute(
-                sa.text("SELECT count(*) FROM firm_month_metric WHERE packed IS NOT NULL")
-            ).scalar_one()
-        assert kept == 2
+        yield engine
     finally:
         engine.dispose()
 
 
-def test_a_record_out_of_step_with_its_columns_is_reported(
-    make_database: Callable[[str], str],
-) -> None:
-    engine = make_engine(make_database("credit"))
-    try:
-        with engine.begin() as conn:
-            _insert(conn, with_records=True)
-        assert record_disagreements(engine, 1) == []
-        # A record written wrong (figures untouched, so nothing clears it) is caught.
-        wrong = metric_record.pack(1, "2026-02", "USD", 100, 0, 99, 99, 1, 0, 1 << 30)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text("UPDATE firm_month_metric SET packed = :p WHERE month = '2026-02'"),
-                {"p": wrong},
-            )
-        (problem,) = record_disagreements(engine, 1)
-        assert "2026-02" in problem and "USD" in problem
-    finally:
-        engine.dispose()
+def test_rows_written_by_an_older_release_are_read_from_their_columns(engine: sa.Engine) -> None:
+    assert _matrix(engine, (1, 2)) == _expected(METRICS)
+    # An older credit pod, mid rolling update: its upsert writes the figures and no record
+    # (new rows get none; changed rows keep the old one, until the trigger clears it).
+    later = [
+        (1, "2026-02", "USD", 500, 1, 99, 400, 2, 1, 0b111),  # changed figures
+        (2, "2026-01", "JPY", 7, 0, 0, 7, 1, 0, 1),  # a new row
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO firm_month_metric (firm_id, month, currency, sales_minor, "
+                "sales_count, refund_minor, refund_count, chargeback_minor, "
+                "chargeback_count, payout_minor, payout_count, fee_minor, fee_count, "
+                "top_buyer_sales_minor, distinct_buyers, repeat_buyers, active_day_mask) "
+                "VALUES (:f, :m, :c, :s, 1, :r, 0, :cb, 0, 0, 0, 0, 0, :top, :d, :rep, :mask) "
+                "ON CONFLICT (firm_id, month, currency) DO UPDATE SET "
+                "sales_minor = excluded.sales_minor, refund_minor = excluded.refund_minor, "
+                "chargeback_minor = excluded.chargeback_minor, "
+                "top_buyer_sales_minor = excluded.top_buyer_sales_minor, "
+                "distinct_buyers = excluded.distinct_buyers, "
+                "repeat_buyers = excluded.repeat_buyers, "
+                "active_day_mask = excluded.active_day_mask"
+            ),
+            [dict(zip(FIELDS, row, strict=True)) for row in later],
+        )
+    with engine.connect() as conn:
+        without = conn.execute(
+            sa.text("SELECT firm_id, month FROM firm_month_metric WHERE packed IS NULL")
+        ).all()
+    assert sorted(tuple(r) for r in without) == [(1, "2026-02"), (2, "2026-01")]
+    assert _matrix(engine, (1, 2)) == _expected([METRICS[0], METRICS[2], *later])
+    # A figure rewritten to the same value leaves the record alone.
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE firm_month_metric SET sales_minor = sales_minor"))
+        kept = conn.execute(
+            sa.text("SELECT count(*) FROM firm_month_metric WHERE packed IS NOT NULL")
+        ).scalar_one()
+    assert kept == 2
+
+
+def test_a_record_out_of_step_with_its_columns_is_reported(engine: sa.Engine) -> None:
+    assert record_disagreements(engine, 1) == []
+    # A record written wrong (figures untouched, so nothing clears it) is caught.
+    wrong = metric_record.pack(1, "2026-02", "USD", 100, 0, 99, 99, 1, 0, 1 << 30)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE firm_month_metric SET packed = :p WHERE month = '2026-02'"),
+            {"p": wrong},
+        )
+    (problem,) = record_disagreements(engine, 1)
+    assert "2026-02" in problem and "USD" in problem

@@ -63,32 +63,23 @@ def from_raw(engine: Engine, firm_id: int) -> MonthFigures:
     return dict(out)
 
 
-def stored(engine: Engine, firm_id: int) -> MonthFigures:
-    """(month, currency) -> every metric column, as the metric table holds them."""
+def _metric_rows(engine: Engine, firm_id: int) -> list[Any]:
     m = FirmMonthMetric.__table__  # type: ignore[attr-defined]
     with Session(engine) as session:
-        rows: list[Any] = list(session.execute(select(m).where(m.c.firm_id == firm_id)))
+        return list(session.execute(select(m).where(m.c.firm_id == firm_id)))
+
+
+def _figures(rows: list[Any]) -> MonthFigures:
     return {(r.month, r.currency): {c: int(getattr(r, c)) for c in METRIC_COLUMNS} for r in rows}
 
 
-# Scoring record field -> the column it copies.
-RECORD_FIELDS = {
-    "sales": "sales_minor",
-    "refunds": "refund_minor",
-    "chargebacks": "chargeback_minor",
-    "top_buyer_sales": "top_buyer_sales_minor",
-    "distinct_buyers": "distinct_buyers",
-    "repeat_buyers": "repeat_buyers",
-    "active_day_mask": "active_day_mask",
-}
+def stored(engine: Engine, firm_id: int) -> MonthFigures:
+    """(month, currency) -> every metric column, as the metric table holds them."""
+    return _figures(_metric_rows(engine, firm_id))
 
 
-def record_disagreements(engine: Engine, firm_id: int) -> list[str]:
-    """Metric rows whose scoring record (as batch scoring decodes it) differs from their columns
-    (a row without a record is read from its columns, so it cannot differ)."""
-    m = FirmMonthMetric.__table__  # type: ignore[attr-defined]
-    with Session(engine) as session:
-        rows: list[Any] = list(session.execute(select(m).where(m.c.firm_id == firm_id)))
+def _record_problems(rows: list[Any]) -> list[str]:
+    # A row without a record is read from its columns, so it cannot differ.
     problems = []
     for r in rows:
         if r.packed is None:
@@ -98,21 +89,28 @@ def record_disagreements(engine: Engine, firm_id: int) -> list[str]:
             "firm_id": r.firm_id,
             "month": metric_record.month_number(r.month),
             "currency": r.currency.encode("ascii"),
-            **{field: int(getattr(r, column)) for field, column in RECORD_FIELDS.items()},
+            **{f: int(getattr(r, c)) for f, c in metric_record.FIELD_COLUMNS.items()},
         }
         found = {name: record[name].item() for name in expected}
         if found != expected:
             problems.append(
-                f"firm {firm_id} {(r.month, r.currency)}: record {found} columns {expected}"
+                f"firm {r.firm_id} {(r.month, r.currency)}: record {found} columns {expected}"
             )
     return problems
+
+
+def record_disagreements(engine: Engine, firm_id: int) -> list[str]:
+    """Metric rows whose scoring record (as batch scoring decodes it) differs from their columns
+    (a row without a record is read from its columns, so it cannot differ)."""
+    return _record_problems(_metric_rows(engine, firm_id))
 
 
 def disagreements(engine: Engine, firm_id: int) -> list[str]:
     """Human-readable differences between stored metrics and the raw rows, and between each
     row's columns and its scoring record (empty when in step)."""
-    raw, kept = from_raw(engine, firm_id), stored(engine, firm_id)
-    problems = record_disagreements(engine, firm_id)
+    rows = _metric_rows(engine, firm_id)  # read once: for the figures and for the records
+    raw, kept = from_raw(engine, firm_id), _figures(rows)
+    problems = _record_problems(rows)
     for key in sorted(set(raw) | set(kept)):
         a, b = raw.get(key), kept.get(key)
         if a != b:
